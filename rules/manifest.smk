@@ -1,0 +1,59 @@
+rule catalog:
+    input:
+        audio=all_audio(),
+    output:
+        catalog="results/catalog.csv",
+        classes="results/classes.csv",
+        summary="results/split_summary.csv",
+    params:
+        audio_dir=AUDIO_DIR,
+        labels=config["labels"],
+        split=config["split"],
+    log:
+        "logs/catalog.log",
+    script:
+        "../scripts/make_catalog.py"
+
+
+rule manifest_npy:
+    input:
+        catalog="results/catalog.csv",
+        specs=spec_files("npy"),
+    output:
+        "results/final_specs.csv",
+    params:
+        branch="npy",
+        channels=config["spectrogram"]["channels"],
+    log:
+        "logs/manifest_npy.log",
+    script:
+        "../scripts/make_manifest.py"
+
+
+rule manifest_png:
+    input:
+        catalog="results/catalog.csv",
+        specs=spec_files("png"),
+    output:
+        "results/final_spects.csv",
+    params:
+        branch="png",
+        channels=config["spectrogram"]["channels"],
+    log:
+        "logs/manifest_png.log",
+    script:
+        "../scripts/make_manifest.py"
+
+
+rule train_data:
+    input:
+        manifest="results/final_spects.csv",
+        pngs=spec_files("png"),
+    output:
+        "results/train_data.csv",
+    log:
+        "logs/train_data.log",
+    benchmark:
+        "benchmarks/train_data.tsv"
+    script:
+        "../scripts/legacy_pixels.py"

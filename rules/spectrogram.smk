@@ -1,0 +1,13 @@
+rule spectrogram:
+    input:
+        audio=audio_path,
+    output:
+        npy="results/specs/{id}.npy",
+        png="results/spect/{id}.png",
+    params:
+        settings=config["spectrogram"],
+        math=MATH_DIGEST,
+    log:
+        "logs/spectrogram/{id}.log",
+    run:
+        make_spectrogram(input.audio, output.npy, output.png, params.settings, log[0])

@@ -1,0 +1,175 @@
+"""Find the audio files of a folder and label them.
+
+Pure standard-library code: it runs every time Snakemake parses the
+workflow, so it must stay cheap (no numpy, no librosa).
+"""
+
+import csv
+import os
+import re
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".aif", ".aiff", ".ogg", ".mp3")
+
+
+class LabelError(ValueError):
+    """A file that cannot be labelled, or a labelling setting that cannot work."""
+
+
+def discover_audio(audio_dir):
+    """List the audio files under ``audio_dir``, recursively.
+
+    Parameters
+    ----------
+    audio_dir : str
+        Folder to search.
+
+    Returns
+    -------
+    list of str
+        Paths relative to ``audio_dir`` with ``/`` separators, sorted. Only
+        files whose extension is one of :data:`AUDIO_EXTENSIONS` (any letter
+        case) are kept; hidden files and hidden folders are skipped.
+    """
+    found = []
+    stack = [""]
+    while stack:
+        rel = stack.pop()
+        with os.scandir(os.path.join(audio_dir, rel) if rel else audio_dir) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                sub = f"{rel}/{entry.name}" if rel else entry.name
+                if entry.is_dir():
+                    stack.append(sub)
+                elif entry.is_file() and entry.name.lower().endswith(AUDIO_EXTENSIONS):
+                    found.append(sub)
+    return sorted(found)
+
+
+def file_id(relpath):
+    """The id of a file: its relative path without the extension."""
+    return os.path.splitext(relpath)[0]
+
+
+def index_files(relpaths):
+    """Map each file id to its relative path.
+
+    Raises
+    ------
+    LabelError
+        If two files share an id (``a.wav`` and ``a.flac`` in one folder).
+    """
+    index = {}
+    for rel in relpaths:
+        key = file_id(rel)
+        if key in index:
+            raise LabelError(
+                f"{index[key]} and {rel} would both make spectrogram {key!r}: rename or remove one"
+            )
+        index[key] = rel
+    return index
+
+
+def compile_pattern(pattern, need_class=True):
+    """Compile a label pattern and check its named groups.
+
+    Raises
+    ------
+    LabelError
+        If the regex is invalid or lacks the ``class`` group.
+    """
+    try:
+        regex = re.compile(pattern)
+    except re.error as err:
+        raise LabelError(f"labels.pattern {pattern!r} is not a valid regular expression: {err}") from None
+    if need_class and "class" not in regex.groupindex:
+        raise LabelError(
+            f"labels.pattern {pattern!r} has no (?P<class>...) group: add one that captures the class"
+        )
+    return regex
+
+
+def read_label_csv(csv_path):
+    """Read a metadata CSV with columns ``path``, ``class`` and ``author``.
+
+    Returns
+    -------
+    dict
+        Relative path (``/`` separators) to ``(class, author)``.
+    """
+    with open(csv_path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = {"path", "class"} - set(reader.fieldnames or ())
+        if missing:
+            raise LabelError(f"{csv_path}: missing column(s) {', '.join(sorted(missing))} (need path, class, author)")
+        return {
+            row["path"].replace("\\", "/").strip(): (row["class"].strip(), (row.get("author") or "").strip())
+            for row in reader
+        }
+
+
+def label_files(relpaths, source="pattern", pattern=None, csv_path=None):
+    """Class and author of every file.
+
+    Parameters
+    ----------
+    relpaths : list of str
+        Paths relative to the audio folder.
+    source : {'pattern', 'folder', 'csv'}
+        ``'pattern'``: the named groups ``class`` and ``author`` of ``pattern``
+        searched in the relative path without extension. ``'folder'``: the
+        class is the name of the file's folder; the author comes from the
+        ``author`` group of ``pattern`` when given. ``'csv'``: the rows of
+        ``csv_path`` (columns path, class, author).
+    pattern : str or None
+        Regular expression with named groups.
+    csv_path : str or None
+        Metadata CSV for ``source='csv'``.
+
+    Returns
+    -------
+    list of tuple
+        ``(class, author)`` per file; a missing author is ``'unknown'``.
+
+    Raises
+    ------
+    LabelError
+        Naming the first file that cannot be labelled.
+    """
+    regex = None
+    if pattern and source != "csv":
+        regex = compile_pattern(pattern, need_class=(source == "pattern"))
+    elif source == "pattern":
+        raise LabelError("labels.from is 'pattern' but labels.pattern is empty: give a regex with (?P<class>...)")
+    table = read_label_csv(csv_path) if source == "csv" else None
+    labels = []
+    for rel in relpaths:
+        cls, author = None, None
+        if source == "csv":
+            cls, author = table.get(rel, (None, None))
+            if cls is None:
+                raise LabelError(f"{rel}: no row in {csv_path} (its path column must hold this relative path)")
+        else:
+            match = regex.search(file_id(rel)) if regex else None
+            if source == "pattern":
+                if match is None or not match.groupdict().get("class"):
+                    raise LabelError(
+                        f"{rel}: labels.pattern {pattern!r} does not match it; fix the pattern or move the file out"
+                    )
+                cls = match.group("class")
+            else:
+                parent = os.path.dirname(rel)
+                if not parent:
+                    raise LabelError(f"{rel}: labels.from is 'folder' but the file is not inside a class folder")
+                cls = os.path.basename(parent)
+            if match is not None and "author" in match.re.groupindex:
+                author = match.group("author")
+        if not cls:
+            raise LabelError(f"{rel}: empty class label")
+        labels.append((cls, author or "unknown"))
+    return labels
+
+
+def class_ids(classes):
+    """Stable class ids: the position of each class in the sorted class names."""
+    return {name: i for i, name in enumerate(sorted(set(classes)))}

@@ -1,0 +1,48 @@
+"""Checks of config.yaml that a JSON schema cannot express.
+
+Run at parse time, before any job, by ``rules/common.smk``; each problem is
+one line naming the key and what to do.
+"""
+
+import os
+
+
+def check_config(config):
+    """List the problems of an already schema-validated configuration.
+
+    Parameters
+    ----------
+    config : dict
+        The workflow configuration, defaults filled in.
+
+    Returns
+    -------
+    list of str
+        One message per problem; empty when the configuration can run.
+    """
+    problems = []
+    audio_dir = config["audio_dir"]
+    if audio_dir != "demo":
+        if not os.path.isdir(audio_dir):
+            problems.append(f"audio_dir: {audio_dir!r} is not a folder; give an existing folder of audio files")
+    spec = config["spectrogram"]
+    sr, fmin, fmax = spec["sr"], spec["fmin"], spec["fmax"]
+    if sr is not None and fmax is not None and fmax > sr / 2:
+        problems.append(
+            f"spectrogram.fmax: {fmax} Hz is above the Nyquist rate {sr / 2:g} Hz of spectrogram.sr {sr}; "
+            "lower fmax or raise sr"
+        )
+    if sr is not None and fmin >= (fmax if fmax is not None else sr / 2):
+        problems.append(f"spectrogram.fmin: {fmin} Hz must be below fmax (or sr / 2)")
+    if spec["win_length"] is not None and spec["win_length"] > spec["n_fft"]:
+        problems.append(f"spectrogram.win_length: {spec['win_length']} is larger than n_fft {spec['n_fft']}")
+    low, high = spec["db_range"]
+    if low >= high:
+        problems.append(f"spectrogram.db_range: [{low}, {high}] must go from low to high dB")
+    labels = config["labels"]
+    if labels["from"] == "csv" and not (labels["csv"] and os.path.isfile(labels["csv"])):
+        problems.append(f"labels.csv: {labels['csv']!r} is not a file; labels.from is csv and needs one")
+    fractions = config["split"]["fractions"]
+    if abs(sum(fractions.values()) - 1.0) > 1e-6:
+        problems.append(f"split.fractions: {fractions} add up to {sum(fractions.values()):g}, not 1")
+    return problems

@@ -1,0 +1,594 @@
+"""Built-in demo dataset: synthetic animal-call-like clips.
+
+The workflow can make its own small labelled dataset, deterministically and
+in a few seconds, so that every rule can run without downloading anything.
+
+Five classes of call-like sounds (see `CLASSES`) are "recorded" by eight
+recorders (see `RECORDERS`), each with its own sample rate and noise floor.
+Every clip randomises, from a generator seeded by a stable hash of its
+relative path, the frequencies or bands, the event duration and onset, the
+amplitude and the signal-to-noise ratio; the classes overlap on purpose
+(sweeps with small slopes, harmonic calls that glide, narrow-band noise
+bursts, buzzing click trains), so that no single trivial feature separates
+them.
+
+Only the standard library is imported at module level: `demo_plan` runs at
+every Snakemake parse and must stay cheap. NumPy and soundfile are imported
+inside the functions that need them.
+
+Snakemake usage (``script:`` directive)::
+
+    rule demo_data:
+        output: [f"{DEMO_DIR}/{e['relpath']}" for e in demo_plan()]
+        params: out_dir=DEMO_DIR
+        log: "logs/demo_data.log"
+        script: "../scripts/demo_data.py"
+
+An optional ``params.n_per_class_per_recorder`` overrides the default of 8;
+it must match the plan used to declare the outputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import sys
+import tempfile
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import numpy as np
+
+__all__ = [
+    "CLASSES",
+    "RECORDERS",
+    "MIN_DURATION",
+    "MAX_DURATION",
+    "demo_plan",
+    "synthesize_clip",
+    "write_demo",
+]
+
+CLASSES: tuple[str, ...] = (
+    "upsweep",
+    "downsweep",
+    "clicks",
+    "harmonic",
+    "noise_burst",
+)
+"""Class labels; also the top-level folder names of the dataset."""
+
+RECORDERS: tuple[tuple[str, int, float], ...] = (
+    ("rec01", 16000, -62.0),
+    ("rec02", 22050, -55.0),
+    ("rec03", 24000, -68.0),
+    ("rec04", 32000, -48.0),
+    ("rec05", 44100, -72.0),
+    ("rec06", 48000, -58.0),
+    ("rec07", 22050, -44.0),
+    ("rec08", 32000, -65.0),
+)
+"""Recorders as ``(name, sample_rate, noise_floor_db)``.
+
+``noise_floor_db`` is the RMS level of the recorder's own (coloured) noise in
+dB relative to full scale. Names are lowercase letters and digits only.
+"""
+
+MIN_DURATION = 0.5
+"""Shortest clip duration in seconds."""
+
+MAX_DURATION = 1.0
+"""Longest clip duration in seconds."""
+
+# All call energy stays below this frequency so that every class is
+# representable at every recorder's sample rate (Nyquist of 16 kHz is 8 kHz).
+_F_MAX = 7000.0
+
+
+# ---------------------------------------------------------------------------
+# Plan (stdlib only)
+# ---------------------------------------------------------------------------
+
+
+def _stable_u64(text: str) -> int:
+    """Stable 64-bit integer hash of a string (independent of PYTHONHASHSEED).
+
+    Parameters
+    ----------
+    text : str
+        Text to hash.
+
+    Returns
+    -------
+    value : int
+        The first 8 bytes of the SHA-256 digest of ``text`` (UTF-8), as an
+        unsigned big-endian integer.
+    """
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
+
+
+def demo_plan(n_per_class_per_recorder: int = 8) -> list[dict]:
+    """List the clips of the demo dataset without making any of them.
+
+    Pure and cheap (standard library only, no file I/O): safe to call at
+    every Snakemake parse to declare the outputs of the rule.
+
+    Parameters
+    ----------
+    n_per_class_per_recorder : int > 0
+        Number of clips each recorder makes of each class.
+
+    Returns
+    -------
+    plan : list of dict
+        One dict per clip, sorted by ``relpath``, with keys
+
+        - ``relpath`` : str, posix path ``"{class}/{recorder}_{index:02d}.wav"``
+        - ``class`` : str, one of `CLASSES`
+        - ``author`` : str, the recorder name (one of `RECORDERS`)
+        - ``sr`` : int, the recorder's sample rate in Hz
+        - ``duration`` : float, seconds, in ``[MIN_DURATION, MAX_DURATION]``,
+          rounded to the millisecond
+
+        ``len(plan) == len(CLASSES) * len(RECORDERS) * n_per_class_per_recorder``.
+
+    Raises
+    ------
+    ValueError
+        If ``n_per_class_per_recorder`` is not a positive integer.
+
+    See Also
+    --------
+    synthesize_clip : make the audio of one planned clip
+    write_demo : write the planned clips as WAV files
+
+    Examples
+    --------
+    >>> plan = demo_plan(2)
+    >>> len(plan)
+    80
+    >>> plan[0]["relpath"]
+    'clicks/rec01_00.wav'
+    """
+    if (
+        isinstance(n_per_class_per_recorder, bool)
+        or not isinstance(n_per_class_per_recorder, int)
+        or n_per_class_per_recorder < 1
+    ):
+        raise ValueError(
+            "n_per_class_per_recorder must be a positive integer, "
+            f"got {n_per_class_per_recorder!r}"
+        )
+    plan = []
+    for label in CLASSES:
+        for name, sr, _floor in RECORDERS:
+            for index in range(n_per_class_per_recorder):
+                relpath = f"{label}/{name}_{index:02d}.wav"
+                frac = _stable_u64("duration:" + relpath) / 2.0**64
+                duration = round(MIN_DURATION + (MAX_DURATION - MIN_DURATION) * frac, 3)
+                plan.append(
+                    {
+                        "relpath": relpath,
+                        "class": label,
+                        "author": name,
+                        "sr": sr,
+                        "duration": duration,
+                    }
+                )
+    plan.sort(key=lambda entry: entry["relpath"])
+    return plan
+
+
+# ---------------------------------------------------------------------------
+# Synthesis (NumPy, imported lazily)
+# ---------------------------------------------------------------------------
+
+
+def _rng_for(relpath: str):
+    """Random generator seeded from a stable hash of ``relpath``.
+
+    Parameters
+    ----------
+    relpath : str
+        Relative path of the clip.
+
+    Returns
+    -------
+    rng : numpy.random.Generator
+        A PCG64 generator; the same ``relpath`` always gives the same stream.
+    """
+    import numpy as np
+
+    digest = hashlib.sha256(("clip:" + relpath).encode("utf-8")).digest()
+    return np.random.Generator(np.random.PCG64(int.from_bytes(digest[:16], "big")))
+
+
+def _log_uniform(rng, low: float, high: float) -> float:
+    """Draw one value log-uniformly from ``[low, high]``."""
+    return float(math.exp(rng.uniform(math.log(low), math.log(high))))
+
+
+def _envelope(n: int, attack: float, release: float):
+    """Raised-cosine attack/release envelope.
+
+    Parameters
+    ----------
+    n : int >= 1
+        Length in samples.
+    attack, release : float in [0, 1]
+        Fractions of ``n`` taken by the fade-in and the fade-out.
+
+    Returns
+    -------
+    env : np.ndarray [shape=(n,)]
+        Values in ``[0, 1]``.
+    """
+    import numpy as np
+
+    env = np.ones(n)
+    n_att = max(1, min(n, int(round(attack * n))))
+    n_rel = max(1, min(n, int(round(release * n))))
+    env[:n_att] *= 0.5 - 0.5 * np.cos(np.pi * (np.arange(n_att) + 0.5) / n_att)
+    env[n - n_rel :] *= 0.5 + 0.5 * np.cos(np.pi * (np.arange(n_rel) + 0.5) / n_rel)
+    return env
+
+
+def _fft_len(n: int) -> int:
+    """Smallest power of two ``>= n`` (fast FFT size for noise shaping)."""
+    return 1 << max(0, int(n - 1).bit_length())
+
+
+def _band_filter(x, sr: int, low: float, high: float, edge: float = 0.15):
+    """Band-pass a signal in the frequency domain with soft edges.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(n,)]
+        Input signal.
+    sr : int > 0
+        Sample rate in Hz.
+    low, high : float
+        Pass band in Hz, ``0 <= low < high``.
+    edge : float > 0
+        Width of the raised-cosine transitions, relative to the bandwidth.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,)]
+        Filtered signal, same length as ``x``.
+    """
+    import numpy as np
+
+    n = len(x)
+    spec = np.fft.rfft(x)
+    freqs = np.fft.rfftfreq(n, 1.0 / sr)
+    width = max(edge * (high - low), 20.0)
+    gain = np.clip(
+        np.minimum((freqs - (low - width)) / width, ((high + width) - freqs) / width),
+        0.0,
+        1.0,
+    )
+    gain = 0.5 - 0.5 * np.cos(np.pi * gain)
+    return np.fft.irfft(spec * gain, n)
+
+
+def _tone(freqs, sr: int):
+    """Sine with instantaneous frequency ``freqs`` (Hz per sample), random-free."""
+    import numpy as np
+
+    return np.sin(2.0 * np.pi * np.cumsum(freqs) / sr)
+
+
+def _sweep_event(rng, n: int, sr: int, rising: bool):
+    """Frequency sweep (whistle); ``rising`` selects up or down."""
+    import numpy as np
+
+    # Small slopes are common: they overlap with gliding harmonic calls.
+    span = _log_uniform(rng, 0.12, 1.5)  # octaves
+    # Up- and downsweeps live in overlapping bands; downsweeps sit a bit higher.
+    centre = _log_uniform(rng, *((900.0, 3000.0) if rising else (1400.0, 4500.0)))
+    f_lo = min(centre / 2.0 ** (span / 2.0), _F_MAX / 2.0**span * 0.95)
+    f_hi = f_lo * 2.0**span
+    t = np.linspace(0.0, 1.0, n)
+    shape = rng.uniform(0.6, 1.6)  # curvature of the sweep
+    pos = t**shape
+    if not rising:
+        pos = 1.0 - pos
+    freqs = f_lo * 2.0 ** (span * pos)
+    freqs *= 1.0 + rng.uniform(0.0, 0.01) * np.sin(
+        2.0 * np.pi * rng.uniform(3.0, 12.0) * np.arange(n) / sr + rng.uniform(0, 2 * np.pi)
+    )
+    y = _tone(freqs, sr)
+    if rng.random() < 0.4:  # sometimes a weak second harmonic
+        f2 = np.minimum(2.0 * freqs, _F_MAX)
+        y = y + rng.uniform(0.05, 0.3) * _tone(f2, sr)
+    return y
+
+
+def _harmonic_event(rng, n: int, sr: int):
+    """Harmonic call: fundamental plus overtones, slight vibrato and glide."""
+    import numpy as np
+
+    f0 = _log_uniform(rng, 250.0, 1200.0)
+    glide = rng.uniform(-0.15, 0.15)  # octaves over the event, either direction
+    t = np.linspace(0.0, 1.0, n)
+    vib_depth = rng.uniform(0.005, 0.03)
+    vib_rate = rng.uniform(4.0, 10.0)
+    freqs = f0 * 2.0 ** (glide * t) * (
+        1.0 + vib_depth * np.sin(2.0 * np.pi * vib_rate * np.arange(n) / sr + rng.uniform(0, 2 * np.pi))
+    )
+    n_harm = int(rng.integers(2, 7))
+    rolloff = rng.uniform(0.25, 0.9)  # overtones sometimes very weak
+    y = np.zeros(n)
+    phase = 2.0 * np.pi * np.cumsum(freqs) / sr
+    for k in range(1, n_harm + 1):
+        if k * f0 * 2.0 ** max(glide, 0.0) * (1.0 + vib_depth) >= _F_MAX:
+            break
+        amp = rolloff ** (k - 1) * rng.uniform(0.6, 1.0)
+        y += amp * np.sin(k * phase + rng.uniform(0, 2 * np.pi))
+    return y
+
+
+def _clicks_event(rng, n: int, sr: int):
+    """Click train: damped-sinusoid clicks at a jittered, possibly buzzing rate."""
+    import numpy as np
+
+    rate = _log_uniform(rng, 6.0, 120.0)  # clicks per second; fast trains buzz
+    interval = sr / rate
+    positions = []
+    pos = rng.uniform(0.0, interval)
+    while pos < n:
+        positions.append(int(pos))
+        pos += interval * rng.uniform(0.8, 1.2)
+    impulses = np.zeros(n)
+    impulses[positions] = rng.uniform(0.5, 1.0, len(positions)) * rng.choice([-1.0, 1.0], len(positions))
+    carrier = _log_uniform(rng, 1500.0, 6000.0)
+    tau = _log_uniform(rng, 0.0003, 0.003)  # seconds
+    k_len = max(2, int(min(5.0 * tau * sr, interval)))
+    tk = np.arange(k_len) / sr
+    kernel = np.exp(-tk / tau) * np.sin(2.0 * np.pi * carrier * tk)
+    return np.convolve(impulses, kernel)[:n]
+
+
+def _noise_burst_event(rng, n: int, sr: int):
+    """One to four band-limited noise bursts, sometimes quite narrow-band."""
+    import numpy as np
+
+    centre = _log_uniform(rng, 700.0, 5000.0)
+    bandwidth = _log_uniform(rng, 80.0, 3000.0)
+    low = max(100.0, centre - bandwidth / 2.0)
+    high = min(_F_MAX, centre + bandwidth / 2.0)
+    noise = _band_filter(rng.standard_normal(_fft_len(n)), sr, low, high)[:n]
+    gate = np.zeros(n)
+    n_bursts = int(rng.integers(1, 5))
+    for _ in range(n_bursts):
+        length = max(8, int(rng.uniform(0.2, 0.9) * n / n_bursts))
+        start = int(rng.integers(0, max(1, n - length)))
+        gate[start : start + length] = np.maximum(
+            gate[start : start + length],
+            _envelope(length, rng.uniform(0.05, 0.4), rng.uniform(0.05, 0.5)),
+        )
+    return noise * gate
+
+
+_EVENTS = {
+    "upsweep": lambda rng, n, sr: _sweep_event(rng, n, sr, rising=True),
+    "downsweep": lambda rng, n, sr: _sweep_event(rng, n, sr, rising=False),
+    "clicks": _clicks_event,
+    "harmonic": _harmonic_event,
+    "noise_burst": _noise_burst_event,
+}
+
+
+def _recorder_noise(rng, n: int, sr: int, floor_db: float, author: str):
+    """Coloured noise floor of a recorder at RMS ``floor_db`` dBFS.
+
+    The spectral tilt is a fixed property of the recorder (derived from a
+    stable hash of its name); the noise itself varies per clip.
+    """
+    import numpy as np
+
+    tilt = 0.3 + 0.9 * (_stable_u64("tilt:" + author) / 2.0**64)  # 1/f**tilt power
+    n_fft = _fft_len(n)
+    spec = np.fft.rfft(rng.standard_normal(n_fft))
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    spec *= np.maximum(freqs, 40.0) ** (-tilt / 2.0)
+    noise = np.fft.irfft(spec, n_fft)[:n]
+    rms = float(np.sqrt(np.mean(noise**2))) or 1.0
+    return noise * (10.0 ** (floor_db / 20.0) / rms)
+
+
+def synthesize_clip(entry: dict) -> "np.ndarray":
+    """Make the audio of one planned clip.
+
+    The clip holds one call-like event of the entry's class at a random onset
+    over the recorder's noise floor, plus, for some clips, extra background
+    noise at a low signal-to-noise ratio. All randomness comes from a
+    generator seeded by a stable hash (SHA-256) of ``entry["relpath"]``, so
+    the result depends on the entry only.
+
+    Parameters
+    ----------
+    entry : dict
+        One element of `demo_plan`; uses ``relpath``, ``class``, ``author``,
+        ``sr`` and ``duration``.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(round(duration * sr),), dtype=float32]
+        Mono audio in ``[-1, 1]``.
+
+    Raises
+    ------
+    ValueError
+        If the class or the recorder is unknown.
+
+    See Also
+    --------
+    demo_plan
+    write_demo
+
+    Examples
+    --------
+    >>> entry = demo_plan(1)[0]
+    >>> y = synthesize_clip(entry)
+    >>> y.dtype, len(y) == round(entry["duration"] * entry["sr"])
+    (dtype('float32'), True)
+    """
+    import numpy as np
+
+    label = entry["class"]
+    if label not in _EVENTS:
+        raise ValueError(f"unknown class {label!r}; expected one of {CLASSES}")
+    floors = {name: floor for name, _sr, floor in RECORDERS}
+    author = entry["author"]
+    if author not in floors:
+        raise ValueError(f"unknown recorder {author!r}")
+    sr = int(entry["sr"])
+    n = int(round(float(entry["duration"]) * sr))
+    rng = _rng_for(entry["relpath"])
+
+    # The event: 15 % to 85 % of the clip, at a random onset.
+    n_event = max(16, int(round(rng.uniform(0.15, 0.85) * n)))
+    onset = int(rng.integers(0, n - n_event + 1))
+    event = _EVENTS[label](rng, n_event, sr)
+    event = event * _envelope(n_event, rng.uniform(0.02, 0.3), rng.uniform(0.05, 0.4))
+    # Level: geometric mean of peak and RMS, so that sparse (click) and dense
+    # (tonal, noisy) events end up with overlapping loudness ranges.
+    peak = float(np.max(np.abs(event)))
+    rms = float(np.sqrt(np.mean(event**2)))
+    level = math.sqrt(peak * rms) or 1.0
+    event *= _log_uniform(rng, 0.015, 0.4) / level
+
+    y = np.zeros(n)
+    y[onset : onset + n_event] = event
+    y += _recorder_noise(rng, n, sr, floors[author], author)
+
+    # Background: most clips fairly clean, about a third noisy.
+    if rng.random() < 0.35:
+        snr_db = rng.uniform(-3.0, 8.0)
+    else:
+        snr_db = rng.uniform(8.0, 35.0)
+    event_rms = float(np.sqrt(np.mean(event**2)))
+    background = _band_filter(
+        rng.standard_normal(_fft_len(n)), sr, rng.uniform(50.0, 300.0), min(_F_MAX, sr / 2.0 - 200.0)
+    )[:n]
+    bg_rms = float(np.sqrt(np.mean(background**2))) or 1.0
+    y += background * (event_rms * 10.0 ** (-snr_db / 20.0) / bg_rms)
+
+    peak = float(np.max(np.abs(y)))
+    if peak > 0.99:  # never clip: scale the whole clip down instead
+        y *= 0.99 / peak
+    return y.astype(np.float32)
+
+
+# ---------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------
+
+
+def _write_wav_atomic(path: str, y, sr: int) -> None:
+    """Write 16-bit PCM WAV to ``path`` via a temporary file and `os.replace`."""
+    import soundfile as sf
+
+    folder = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    os.close(fd)
+    try:
+        sf.write(tmp, y, sr, subtype="PCM_16", format="WAV")
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_demo(out_dir: str | os.PathLike, plan: list[dict] | None = None) -> list[str]:
+    """Write the demo clips as 16-bit PCM WAV files.
+
+    Each clip goes to ``out_dir / relpath`` (folders are created); each file
+    is written to a temporary name in its folder and then moved into place
+    with `os.replace`, so a reader never sees a half-written file. Repeated
+    calls produce byte-identical files.
+
+    Parameters
+    ----------
+    out_dir : str or os.PathLike
+        Root folder of the dataset.
+    plan : list of dict or None
+        Clips to write, as returned by `demo_plan`. ``None`` means
+        ``demo_plan()``.
+
+    Returns
+    -------
+    paths : list of str
+        The written file paths (``os.path.join(out_dir, relpath)``), in plan
+        order.
+
+    See Also
+    --------
+    demo_plan
+    synthesize_clip
+
+    Examples
+    --------
+    >>> paths = write_demo("results/demo", demo_plan(1))  # doctest: +SKIP
+    """
+    if plan is None:
+        plan = demo_plan()
+    out_dir = os.fspath(out_dir)
+    paths = []
+    for entry in plan:
+        path = os.path.join(out_dir, *entry["relpath"].split("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        _write_wav_atomic(path, synthesize_clip(entry), int(entry["sr"]))
+        paths.append(path)
+    return paths
+
+
+# ---------------------------------------------------------------------------
+# Snakemake entry point
+# ---------------------------------------------------------------------------
+
+
+def main(smk) -> None:
+    """Run as a Snakemake ``script:``; write the demo clips to ``params.out_dir``.
+
+    Parameters
+    ----------
+    smk : snakemake.script.Snakemake
+        The ``snakemake`` object. Uses ``params.out_dir``, optionally
+        ``params.n_per_class_per_recorder``, ``output`` (checked against the
+        written files when not empty) and ``log[0]`` (receives stderr).
+    """
+    import contextlib
+    import time
+
+    with open(smk.log[0], "w") as log, contextlib.redirect_stderr(log):
+        start = time.perf_counter()
+        n = int(getattr(smk.params, "n_per_class_per_recorder", 8))
+        plan = demo_plan(n)
+        out_dir = smk.params.out_dir
+        print(f"demo_data: writing {len(plan)} clips to {out_dir}", file=sys.stderr)
+        paths = write_demo(out_dir, plan)
+        declared = {os.path.normpath(str(p)) for p in smk.output}
+        written = {os.path.normpath(p) for p in paths}
+        if declared and declared != written:
+            missing = sorted(declared - written)[:5]
+            extra = sorted(written - declared)[:5]
+            raise RuntimeError(
+                "demo_data: declared outputs differ from the written clips; "
+                f"declared but not written (first 5): {missing}; "
+                f"written but not declared (first 5): {extra}"
+            )
+        print(
+            f"demo_data: wrote {len(paths)} clips in {time.perf_counter() - start:.2f} s",
+            file=sys.stderr,
+        )
+
+
+if "snakemake" in globals():
+    main(snakemake)  # type: ignore[name-defined]  # noqa: F821

@@ -1,0 +1,65 @@
+"""The legacy pixel table ``results/train_data.csv`` (the user's DataLoading step).
+
+Metadata of each clip followed by the flattened 8-bit pixels of its PNG, row
+by row as stored (low frequencies at the bottom), so the legacy
+``load_csv_data()`` path (divide by 255, reshape, flip back) keeps working.
+"""
+
+import csv
+import os
+import sys
+
+import numpy as np
+import pandas as pd
+
+META = ["filename", "author", "class", "class_id", "split", "height", "width"]
+
+
+def read_pixels(path):
+    """The 8-bit pixels of a PNG as a 2-D uint8 array."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        return np.asarray(img.convert("L"), dtype=np.uint8)
+
+
+def write_pixel_table(manifest, root, out_csv):
+    """Write metadata + flattened pixels of every PNG of a manifest.
+
+    Parameters
+    ----------
+    manifest : pandas.DataFrame
+        Rows of ``results/final_spects.csv``.
+    root : str
+        Folder the manifest's filenames are relative to.
+    out_csv : str
+        Output CSV; columns :data:`META` then ``pixel_0 … pixel_{h*w-1}``.
+
+    Raises
+    ------
+    ValueError
+        If the PNGs differ in size (a pixel table needs one shape; set
+        ``spectrogram.duration``).
+    """
+    images = [read_pixels(os.path.join(root, name)) for name in manifest["filename"]]
+    sizes = {img.shape for img in images}
+    if len(sizes) > 1:
+        raise ValueError(
+            f"train_data.csv needs PNGs of one size, found {len(sizes)} sizes {sorted(sizes)[:3]}…: "
+            "set spectrogram.duration so every clip has the same length"
+        )
+    height, width = images[0].shape
+    tmp = f"{out_csv}.tmp"
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(META + [f"pixel_{i}" for i in range(height * width)])
+        meta = manifest.assign(height=height, width=width)[META]
+        for row, img in zip(meta.itertuples(index=False), images):
+            writer.writerow(list(row) + img.ravel().tolist())
+    os.replace(tmp, out_csv)
+
+
+if "snakemake" in globals():
+    sys.stderr = open(snakemake.log[0], "w")
+    manifest = pd.read_csv(snakemake.input.manifest, dtype={"author": str, "class": str}, keep_default_na=False)
+    write_pixel_table(manifest, os.path.dirname(snakemake.input.manifest) or ".", snakemake.output[0])
