@@ -28,7 +28,6 @@ An optional ``params.n_per_class_per_recorder`` overrides the default of 8;
 it must match the plan used to declare the outputs.
 """
 
-from __future__ import annotations
 
 import hashlib
 import math
@@ -60,16 +59,19 @@ CLASSES: tuple[str, ...] = (
 """Class labels; also the top-level folder names of the dataset."""
 
 RECORDERS: tuple[tuple[str, int, float], ...] = (
-    ("rec01", 16000, -62.0),
-    ("rec02", 22050, -55.0),
-    ("rec03", 24000, -68.0),
-    ("rec04", 32000, -48.0),
-    ("rec05", 44100, -72.0),
-    ("rec06", 48000, -58.0),
-    ("rec07", 22050, -44.0),
-    ("rec08", 32000, -65.0),
+    ("reef", 16000, -62.0),
+    ("kelp", 22050, -55.0),
+    ("cove", 24000, -68.0),
+    ("bay", 32000, -48.0),
+    ("fjord", 44100, -72.0),
+    ("delta", 48000, -58.0),
+    ("lagoon", 22050, -44.0),
+    ("strait", 32000, -65.0),
 )
 """Recorders as ``(name, sample_rate, noise_floor_db)``.
+
+The names are chosen so that the default split (seed 42, 80/10/10 hashed by
+author) puts six recorders in train, ``lagoon`` in val and ``strait`` in test.
 
 ``noise_floor_db`` is the RMS level of the recorder's own (coloured) noise in
 dB relative to full scale. Names are lowercase letters and digits only.
@@ -149,7 +151,7 @@ def demo_plan(n_per_class_per_recorder: int = 8) -> list[dict]:
     >>> len(plan)
     80
     >>> plan[0]["relpath"]
-    'clicks/rec01_00.wav'
+    'clicks/bay_00.wav'
     """
     if (
         isinstance(n_per_class_per_recorder, bool)
@@ -315,9 +317,9 @@ def _harmonic_event(rng, n: int, sr: int):
     t = np.linspace(0.0, 1.0, n)
     vib_depth = rng.uniform(0.005, 0.03)
     vib_rate = rng.uniform(4.0, 10.0)
-    freqs = f0 * 2.0 ** (glide * t) * (
-        1.0 + vib_depth * np.sin(2.0 * np.pi * vib_rate * np.arange(n) / sr + rng.uniform(0, 2 * np.pi))
-    )
+    vib_phase = rng.uniform(0, 2 * np.pi)
+    vibrato = 1.0 + vib_depth * np.sin(2.0 * np.pi * vib_rate * np.arange(n) / sr + vib_phase)
+    freqs = f0 * 2.0 ** (glide * t) * vibrato
     n_harm = int(rng.integers(2, 7))
     rolloff = rng.uniform(0.25, 0.9)  # overtones sometimes very weak
     y = np.zeros(n)
@@ -342,7 +344,8 @@ def _clicks_event(rng, n: int, sr: int):
         positions.append(int(pos))
         pos += interval * rng.uniform(0.8, 1.2)
     impulses = np.zeros(n)
-    impulses[positions] = rng.uniform(0.5, 1.0, len(positions)) * rng.choice([-1.0, 1.0], len(positions))
+    gains = rng.uniform(0.5, 1.0, len(positions))
+    impulses[positions] = gains * rng.choice([-1.0, 1.0], len(positions))
     carrier = _log_uniform(rng, 1500.0, 6000.0)
     tau = _log_uniform(rng, 0.0003, 0.003)  # seconds
     k_len = max(2, int(min(5.0 * tau * sr, interval)))
@@ -471,9 +474,9 @@ def synthesize_clip(entry: dict) -> "np.ndarray":
     else:
         snr_db = rng.uniform(8.0, 35.0)
     event_rms = float(np.sqrt(np.mean(event**2)))
-    background = _band_filter(
-        rng.standard_normal(_fft_len(n)), sr, rng.uniform(50.0, 300.0), min(_F_MAX, sr / 2.0 - 200.0)
-    )[:n]
+    white = rng.standard_normal(_fft_len(n))
+    low_cut = rng.uniform(50.0, 300.0)
+    background = _band_filter(white, sr, low_cut, min(_F_MAX, sr / 2.0 - 200.0))[:n]
     bg_rms = float(np.sqrt(np.mean(background**2))) or 1.0
     y += background * (event_rms * 10.0 ** (-snr_db / 20.0) / bg_rms)
 
@@ -566,28 +569,39 @@ def main(smk) -> None:
     """
     import contextlib
     import time
+    import traceback
 
     with open(smk.log[0], "w") as log, contextlib.redirect_stderr(log):
-        start = time.perf_counter()
-        n = int(getattr(smk.params, "n_per_class_per_recorder", 8))
-        plan = demo_plan(n)
-        out_dir = smk.params.out_dir
-        print(f"demo_data: writing {len(plan)} clips to {out_dir}", file=sys.stderr)
-        paths = write_demo(out_dir, plan)
-        declared = {os.path.normpath(str(p)) for p in smk.output}
-        written = {os.path.normpath(p) for p in paths}
-        if declared and declared != written:
-            missing = sorted(declared - written)[:5]
-            extra = sorted(written - declared)[:5]
-            raise RuntimeError(
-                "demo_data: declared outputs differ from the written clips; "
-                f"declared but not written (first 5): {missing}; "
-                f"written but not declared (first 5): {extra}"
-            )
-        print(
-            f"demo_data: wrote {len(paths)} clips in {time.perf_counter() - start:.2f} s",
-            file=sys.stderr,
+        try:
+            _run(smk, time.perf_counter())
+        except BaseException:
+            traceback.print_exc()  # into the log, then let Snakemake see the failure
+            raise
+
+
+def _run(smk, start: float) -> None:
+    """Body of `main`, with stderr already redirected to the log."""
+    import time
+
+    n = int(getattr(smk.params, "n_per_class_per_recorder", 8))
+    plan = demo_plan(n)
+    out_dir = smk.params.out_dir
+    print(f"demo_data: writing {len(plan)} clips to {out_dir}", file=sys.stderr)
+    paths = write_demo(out_dir, plan)
+    declared = {os.path.normpath(str(p)) for p in smk.output}
+    written = {os.path.normpath(p) for p in paths}
+    if declared and declared != written:
+        missing = sorted(declared - written)[:5]
+        extra = sorted(written - declared)[:5]
+        raise RuntimeError(
+            "demo_data: declared outputs differ from the written clips; "
+            f"declared but not written (first 5): {missing}; "
+            f"written but not declared (first 5): {extra}"
         )
+    print(
+        f"demo_data: wrote {len(paths)} clips in {time.perf_counter() - start:.2f} s",
+        file=sys.stderr,
+    )
 
 
 if "snakemake" in globals():

@@ -6,12 +6,12 @@ the ``which_set`` function of Google's Speech Commands data set does.  A
 group's split depends only on its own key, the seed and the configuration,
 so adding files or authors never moves an existing file to another split.
 
-Holdout is decided first and always by author: an author is held out if it
-is named in ``holdout_authors`` or if its holdout hash is below
-``holdout_fraction``.  Holdout authors never enter train, val or test.  The
-remaining groups go to train, val or test by thresholding a second hash on
-the cumulative fractions (in the order train, val, test), unless the author
-is named in ``assign``.
+Authors named in ``holdout_authors`` or ``assign`` go to their split
+directly, whatever ``by`` is.  Every other group is held out if its
+``"holdout"`` hash is below ``holdout_fraction``; the rest go to train, val
+or test by thresholding a second (``"split"``) hash on the cumulative
+fractions, in the order train, val, test.  Held-out groups never enter
+train, val or test.
 """
 
 from __future__ import annotations
@@ -229,21 +229,23 @@ def assign_splits(
         ``author``.
     by : {"author", "file"}
         Grouping.  With ``"author"`` all files of an author go to the same
-        split.  With ``"file"`` each file id is hashed on its own and the
-        files of one author may land in several splits; holdout and
-        ``assign`` still work on authors.
+        split.  With ``"file"`` each file id is hashed on its own (for
+        ``holdout_fraction`` too) and the files of one author may land in
+        several splits; ``holdout_authors`` and ``assign`` still name
+        authors.
     fractions : dict, optional
         Fractions of train, val and test (missing keys count as 0).  They
         must be non-negative and sum to 1.  Default
         ``{"train": 0.8, "val": 0.1, "test": 0.1}``.  They are fractions of
-        the groups that are neither held out nor named in ``assign``, so the
+        the groups that are neither held out nor named, so the
         realised file fractions vary with group sizes.
     seed : int or str
         Seed of the hashes.  The same seed gives the same splits.
     holdout_authors : str or iterable of str
         Authors that go to holdout (config key ``split.holdout_authors``).
     holdout_fraction : float in [0, 1)
-        Expected fraction of the remaining authors that go to holdout
+        Expected fraction of the groups not named in ``holdout_authors`` or
+        ``assign`` (authors, or files when ``by="file"``) that go to holdout
         (config key ``split.holdout_fraction``).
     assign : dict, optional
         ``{"train": [...], "val": [...], "test": [...]}``: authors put in a
@@ -315,26 +317,19 @@ def assign_splits(
 
     fractions = _check_fractions(fractions)
     holdout_fraction = _check_holdout_fraction(holdout_fraction)
-    known = set(authors.dropna().unique())
-    named = _named_authors(holdout_authors, assign, known)
+    named = _named_authors(holdout_authors, assign, set(authors.dropna().unique()))
 
-    # Split per author for named and held-out authors; None = hash later.
-    author_split = {}
-    for author in known:
-        if author in named:
-            author_split[author] = named[author]
-        elif holdout_fraction > 0 and stable_unit(author, seed, "holdout") < holdout_fraction:
-            author_split[author] = "holdout"
-        else:
-            author_split[author] = None
-    fixed = authors.map(author_split).astype(object)  # NaN: hash by key
+    # Named authors first; the other groups are hashed on their own key.
+    fixed = authors.map(named).astype(object)  # NaN: not named
 
     keys = authors if by == "author" else ids
     free = fixed.isna()
-    hashed = {
-        key: _hashed_split(stable_unit(key, seed, "split"), fractions)
-        for key in keys[free].unique()
-    }
+    hashed = {}
+    for key in keys[free].unique():
+        if holdout_fraction > 0 and stable_unit(key, seed, "holdout") < holdout_fraction:
+            hashed[key] = "holdout"
+        else:
+            hashed[key] = _hashed_split(stable_unit(key, seed, "split"), fractions)
     split = fixed.copy()
     split[free] = keys[free].map(hashed)
     split = split.rename("split")

