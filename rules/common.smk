@@ -45,7 +45,10 @@ AUDIO_DIR, AUDIO_FILES = discover()
 try:
     CLIPS = audio_files.index_files(AUDIO_FILES)
     audio_files.label_files(
-        AUDIO_FILES, config["labels"]["from"], config["labels"]["pattern"], config["labels"]["csv"]
+        AUDIO_FILES,
+        config["labels"]["from"],
+        config["labels"]["pattern"],
+        config["labels"]["csv"],
     )
 except audio_files.LabelError as err:
     raise WorkflowError(f"{err} (audio_dir: {AUDIO_DIR})") from None
@@ -54,6 +57,11 @@ except audio_files.LabelError as err:
 def all_audio():
     """Every audio file of the run."""
     return [f"{AUDIO_DIR}/{rel}" for rel in AUDIO_FILES]
+
+
+def audio_root(wildcards):
+    """The folder of the run's audio files (a function, so no path prefix is hard-coded)."""
+    return AUDIO_DIR
 
 
 def demo_outputs():

@@ -1,9 +1,11 @@
 rule demo_audio:
     output:
         demo_outputs(),
-    params:
-        out_dir=DEMO_DIR,
     log:
         "logs/demo_audio.log",
+    conda:
+        "../envs/audio.yaml"
+    params:
+        out_dir=audio_root,
     script:
         "../scripts/demo_data.py"

@@ -5,12 +5,14 @@ rule catalog:
         catalog="results/catalog.csv",
         classes="results/classes.csv",
         summary="results/split_summary.csv",
-    params:
-        audio_dir=AUDIO_DIR,
-        labels=config["labels"],
-        split=config["split"],
     log:
         "logs/catalog.log",
+    conda:
+        "../envs/audio.yaml"
+    params:
+        audio_dir=audio_root,
+        labels=config["labels"],
+        split=config["split"],
     script:
         "../scripts/make_catalog.py"
 
@@ -21,11 +23,13 @@ rule manifest_npy:
         specs=spec_files("npy"),
     output:
         "results/final_specs.csv",
+    log:
+        "logs/manifest_npy.log",
+    conda:
+        "../envs/audio.yaml"
     params:
         branch="npy",
         channels=config["spectrogram"]["channels"],
-    log:
-        "logs/manifest_npy.log",
     script:
         "../scripts/make_manifest.py"
 
@@ -36,11 +40,13 @@ rule manifest_png:
         specs=spec_files("png"),
     output:
         "results/final_spects.csv",
+    log:
+        "logs/manifest_png.log",
+    conda:
+        "../envs/audio.yaml"
     params:
         branch="png",
         channels=config["spectrogram"]["channels"],
-    log:
-        "logs/manifest_png.log",
     script:
         "../scripts/make_manifest.py"
 
@@ -55,5 +61,7 @@ rule train_data:
         "logs/train_data.log",
     benchmark:
         "benchmarks/train_data.tsv"
+    conda:
+        "../envs/audio.yaml"
     script:
         "../scripts/legacy_pixels.py"

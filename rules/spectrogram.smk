@@ -4,10 +4,10 @@ rule spectrogram:
     output:
         npy="results/specs/{id}.npy",
         png="results/spect/{id}.png",
+    log:
+        "logs/spectrogram/{id}.log",
     params:
         settings=config["spectrogram"],
         math=MATH_DIGEST,
-    log:
-        "logs/spectrogram/{id}.log",
     run:
         make_spectrogram(input.audio, output.npy, output.png, params.settings, log[0])

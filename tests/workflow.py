@@ -13,7 +13,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 FSDD = SHARED / "data" / "fsdd" / "recordings"
-COPIED = ["Snakefile", "config.yaml", "rules", "scripts", "schemas", "profiles", "examples"]
+COPIED = ["Snakefile", "config.yaml", "rules", "scripts", "schemas", "profiles", "envs", "examples"]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 

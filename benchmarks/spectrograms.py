@@ -1,0 +1,143 @@
+"""Cold spectrogram stage: the workflow against an in-process loop, side by side in one run.
+
+Both compute the same spectrograms (NPY and PNG branches) of the same FSDD
+files with the same function (``audio_processing.process_file``) on the same
+number of cores; the loop is the limit a workflow can approach. Prints the
+wall times, the ratio workflow ÷ loop and the peak memory (RSS) of each.
+
+Usage::
+
+    .venv/bin/python benchmarks/spectrograms.py            # all 3,000 FSDD files, 2 cores
+    .venv/bin/python benchmarks/spectrograms.py --files 300 --cores 2
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+FSDD = ROOT.parent / "shared" / "data" / "fsdd" / "recordings"
+SETTINGS = {"sr": 8000, "duration": 1.0, "n_fft": 256, "hop_length": 80, "n_mels": 40, "fmax": 4000.0}
+CONFIG = """\
+audio_dir: {audio_dir}
+labels:
+  pattern: '^(?P<class>\\d)_(?P<author>[a-z]+)_\\d+$'
+spectrogram: {settings}
+split:
+  fractions: {{train: 1.0, val: 0.0, test: 0.0}}
+"""
+
+
+class PeakRSS:
+    """Poll the summed RSS of a process tree (the process and all its children) every 0.1 s."""
+
+    def __init__(self, pid):
+        import psutil
+
+        self.proc, self.peak, self._stop = psutil.Process(pid), 0, threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self):
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                tree = [self.proc] + self.proc.children(recursive=True)
+                self.peak = max(self.peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.1)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def mb(self):
+        return self.peak / 2**20
+
+
+def _work(job):
+    import audio_processing
+
+    audio, npy, png = job
+    audio_processing.process_file(audio, npy, png, SETTINGS)
+
+
+def _warm(_):
+    import audio_processing  # noqa: F401 - pay the import (and librosa's JIT) before timing
+
+    return os.getpid()
+
+
+def in_process_loop(files, out, cores):
+    """The limit: one warm process per core, no workflow manager."""
+    jobs = [(str(f), str(out / "specs" / f"{f.stem}.npy"), str(out / "spect" / f"{f.stem}.png")) for f in files]
+    with ProcessPoolExecutor(cores) as pool:
+        list(pool.map(_warm, range(cores)))
+        with PeakRSS(os.getpid()) as rss:
+            start = time.perf_counter()
+            list(pool.map(_work, jobs, chunksize=16))
+            return time.perf_counter() - start, rss.mb
+
+
+def workflow(files, work, cores):
+    """The cold spectrogram stage of the workflow (both manifests), in a fresh copy."""
+    from workflow import copy_workflow
+
+    audio = work / "audio"
+    audio.mkdir(parents=True)
+    for f in files:
+        os.symlink(f, audio / f.name)
+    copy_workflow(work)
+    (work / "bench.yaml").write_text(CONFIG.format(audio_dir=audio, settings=SETTINGS))
+    cmd = [sys.executable, "-m", "snakemake", "results/final_specs.csv", "results/final_spects.csv"]
+    cmd += ["--cores", str(cores), "--configfile", "bench.yaml", "--quiet", "all"]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    with PeakRSS(proc.pid) as rss:
+        out, _ = proc.communicate()
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"workflow failed:\n{out[-3000:]}")
+    return wall, rss.mb
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=3000, help="number of FSDD files (default: all 3,000)")
+    parser.add_argument("--cores", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+    if not FSDD.is_dir():
+        raise SystemExit(f"{FSDD} not found: the benchmark needs ../shared/data/fsdd beside the repository")
+    files = sorted(FSDD.glob("*.wav"))[: args.files]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        (tmp / "loop" / "specs").mkdir(parents=True)
+        (tmp / "loop" / "spect").mkdir(parents=True)
+        loop, loop_rss = in_process_loop(files, tmp / "loop", args.cores)
+        flow, flow_rss = workflow(files, tmp / "wf", args.cores)
+        shutil.rmtree(tmp / "wf" / "results", ignore_errors=True)
+    print(f"cold spectrogram stage, {len(files)} FSDD files, both branches, {args.cores} cores (machine: {os.cpu_count()})")
+    print(f"{'':<22}{'wall s':>9}{'files/s':>9}{'peak RSS MB':>13}")
+    print(f"{'in-process loop':<22}{loop:>9.1f}{len(files) / loop:>9.0f}{loop_rss:>13.0f}")
+    print(f"{'workflow':<22}{flow:>9.1f}{len(files) / flow:>9.0f}{flow_rss:>13.0f}")
+    print(f"ratio workflow / loop: {flow / loop:.1f}x   (goal of the speed issue: <= 2x)")
+
+
+if __name__ == "__main__":
+    main()

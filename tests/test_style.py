@@ -1,0 +1,70 @@
+"""The workflow stays lint-clean and formatted; conda envs pin what requirements.txt pins."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def test_snakemake_lint_is_clean():
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "Congratulations, your workflow is in a good condition!" in out, out
+
+
+def test_snakefmt_check_is_clean():
+    proc = subprocess.run([str(BIN / "snakefmt"), "--check", "."], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+CONDA_TO_PIP = {"pysoundfile": "soundfile", "soxr-python": "soxr", "matplotlib-base": "matplotlib"}
+
+
+def pip_pins():
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[name.lower()] = version
+    return pins
+
+
+def env_pins(path):
+    pins = {}
+    for dep in yaml.safe_load(path.read_text())["dependencies"]:
+        if isinstance(dep, dict):
+            for pip_dep in dep["pip"]:
+                name, version = pip_dep.split("==")
+                pins[name.lower()] = version
+        elif "=" in dep:
+            name, version = (part.strip() for part in dep.split("=", 1))
+            pins[CONDA_TO_PIP.get(name, name).lower()] = version.lstrip("=")
+    return pins
+
+
+def test_conda_envs_pin_the_pip_versions():
+    pip = pip_pins()
+    envs = sorted((ROOT / "envs").glob("*.yaml"))
+    assert envs
+    for env in envs:
+        pins = env_pins(env)
+        assert pins.pop("python") == "3.11"
+        assert pins, env
+        for name, version in pins.items():
+            assert name in pip, f"{env.name}: {name} is not pinned in requirements.txt"
+            assert pip[name] == version, f"{env.name}: {name} {version} but requirements.txt has {pip[name]}"
+
+
+def test_every_rule_file_uses_envs_that_exist():
+    for smk in (ROOT / "rules").glob("*.smk"):
+        for env in re.findall(r'"\.\./(envs/[^"]+)"', smk.read_text()):
+            assert (ROOT / env).exists(), f"{smk.name} names {env}"
