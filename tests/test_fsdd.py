@@ -1,0 +1,54 @@
+"""End to end on real recordings: the spectrogram stage on all 3,000 FSDD files."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from workflow import FSDD, copy_workflow, planned, run
+
+pytestmark = pytest.mark.skipif(
+    not FSDD.is_dir(), reason=f"{FSDD} not found: the FSDD tests need ../shared/data/fsdd beside the repository"
+)
+
+
+@pytest.fixture(scope="module")
+def fsdd_run(tmp_path_factory):
+    work = copy_workflow(tmp_path_factory.mktemp("fsdd") / "wf")
+    config = (work / "examples" / "fsdd.yaml").read_text().replace("../shared/data/fsdd/recordings", str(FSDD))
+    (work / "fsdd.yaml").write_text(config)
+    run(work, "--cores", "2", "--configfile", "fsdd.yaml", "results/final_specs.csv", "results/final_spects.csv",
+        timeout=1800)
+    return work
+
+
+def test_every_fsdd_file_is_in_both_manifests(fsdd_run):
+    results = fsdd_run / "results"
+    npy = pd.read_csv(results / "final_specs.csv", dtype={"class": str})
+    png = pd.read_csv(results / "final_spects.csv", dtype={"class": str})
+    assert len(npy) == len(png) == 3000
+    assert sorted(npy["class"].unique()) == [str(d) for d in range(10)]
+    assert npy["author"].nunique() == 6
+    assert set(npy["shape"]) == {"40x101"}
+    assert set(npy["sample_rate"]) == {8000}
+    assert set(npy.loc[npy["author"] == "theo", "split"]) == {"test"}
+    assert set(npy.loc[npy["author"] == "jackson", "split"]) == {"val"}
+    assert npy.groupby("author")["split"].nunique().max() == 1
+
+
+def test_branches_agree_on_all_fsdd_files(fsdd_run):
+    results = fsdd_run / "results"
+    manifest = pd.read_csv(results / "final_specs.csv")
+    worst = 0.0
+    for clip in manifest["id"]:
+        x = np.load(results / "specs" / f"{clip}.npy")
+        pixels = np.asarray(Image.open(results / "spect" / f"{clip}.png"))
+        assert pixels.shape == x.shape and x.dtype == np.float32
+        assert np.all(np.isfinite(x)) and x.min() >= 0.0 and x.max() <= 1.0
+        worst = max(worst, float(np.max(np.abs(pixels[::-1] / 255.0 - x))))
+    assert worst <= 1 / 510 + 1e-9
+
+
+def test_fsdd_run_is_up_to_date_afterwards(fsdd_run):
+    rules, _ = planned(fsdd_run, "--configfile", "fsdd.yaml", "results/final_specs.csv", "results/final_spects.csv")
+    assert sum(rules.values()) == 0
