@@ -10,10 +10,14 @@ include: "rules/common.smk"
 include: "rules/demo.smk"
 include: "rules/spectrogram.smk"
 include: "rules/manifest.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
 
 
 wildcard_constraints:
     id=r"[^.\n][^\n]*",
+    branch=r"npy|png",
+    name=r"[^/\n]+",
 
 
 localrules:
@@ -21,11 +25,19 @@ localrules:
     catalog,
     manifest_npy,
     manifest_png,
+    compare_branches,
+    plot_history,
+    plot_confusion,
 
 
 rule all:
     input:
-        "results/final_specs.csv",
-        "results/final_spects.csv",
-        "results/train_data.csv",
+        "results/model_npy.keras",
+        "results/model_png.keras",
+        "results/branch_comparison.md",
+        expand(
+            "results/figures/{branch}_{figure}.png",
+            branch=["npy", "png"],
+            figure=["training_curves", "confusion_matrix"],
+        ),
         "results/split_summary.csv",

@@ -2,6 +2,7 @@
 # once per parse), and the functions the rules call. Keep module-level work cheap: it runs
 # at every parse, and on a cluster in every job.
 import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -22,11 +23,17 @@ if _problems:
 DEMO_DIR = "results/demo_audio"
 SPEC_DIRS = {"npy": "results/specs", "png": "results/spect"}
 
-# Digest of the spectrogram math: a params value of every spectrogram job, so a change of
-# scripts/audio_processing.py reruns them all (Snakemake tracks only a rule's own code).
-MATH_DIGEST = hashlib.sha256(
-    (Path(workflow.basedir) / "scripts" / "audio_processing.py").read_bytes()
-).hexdigest()[:16]
+
+def code_digest(*modules):
+    """Digest of modules under scripts/ that a rule's script imports.
+
+    Used as a ``params:`` value, so that changing the code reruns the jobs
+    (Snakemake tracks only a rule's own script, not what it imports).
+    """
+    digest = hashlib.sha256()
+    for module in modules:
+        digest.update((Path(workflow.basedir) / "scripts" / module).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def discover():
@@ -96,3 +103,32 @@ def make_spectrogram(audio, npy, png, settings, log):
         message = f"{audio}: {err}"
         Path(log).write_text(message + "\n")
         raise WorkflowError(message) from None
+
+
+BRANCH_DATA = {
+    "npy": {"data": "results/final_specs.csv", "stack": "results/npy/features.npy"},
+    "png": {"data": "results/train_data.csv"},
+}
+
+
+def training_inputs(wildcards):
+    """What a branch trains on: the NPY manifest and its stacked arrays, or the legacy pixel table."""
+    return BRANCH_DATA[wildcards.branch]
+
+
+def prediction_audio(wildcards):
+    """The audio files of the folder named ``wildcards.name`` in ``config["predict"]``."""
+    try:
+        folder = config["predict"][wildcards.name]
+    except KeyError:
+        raise WorkflowError(
+            f"predict: no folder named {wildcards.name!r}; add predict: {{{wildcards.name}: /path/to/audio}}"
+        )
+    if not os.path.isdir(folder):
+        raise WorkflowError(f"predict.{wildcards.name}: {folder!r} is not a folder")
+    return [os.path.join(folder, rel) for rel in audio_files.discover_audio(folder)]
+
+
+def repository():
+    """The workflow's folder (for the git commit in provenance)."""
+    return workflow.basedir

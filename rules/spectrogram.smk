@@ -8,6 +8,6 @@ rule spectrogram:
         "logs/spectrogram/{id}.log",
     params:
         settings=config["spectrogram"],
-        math=MATH_DIGEST,
+        math=code_digest("audio_processing.py"),
     run:
         make_spectrogram(input.audio, output.npy, output.png, params.settings, log[0])

@@ -17,8 +17,8 @@ def fsdd_run(tmp_path_factory):
     work = copy_workflow(tmp_path_factory.mktemp("fsdd") / "wf")
     config = (work / "examples" / "fsdd.yaml").read_text().replace("../shared/data/fsdd/recordings", str(FSDD))
     (work / "fsdd.yaml").write_text(config)
-    run(work, "--cores", "2", "--configfile", "fsdd.yaml", "results/final_specs.csv", "results/final_spects.csv",
-        timeout=1800)
+    targets = ["results/final_specs.csv", "results/final_spects.csv"]
+    run(work, *targets, "--cores", "2", "--configfile", "fsdd.yaml", timeout=1800)
     return work
 
 
@@ -50,5 +50,5 @@ def test_branches_agree_on_all_fsdd_files(fsdd_run):
 
 
 def test_fsdd_run_is_up_to_date_afterwards(fsdd_run):
-    rules, _ = planned(fsdd_run, "--configfile", "fsdd.yaml", "results/final_specs.csv", "results/final_spects.csv")
+    rules, _ = planned(fsdd_run, "results/final_specs.csv", "results/final_spects.csv", "--configfile", "fsdd.yaml")
     assert sum(rules.values()) == 0

@@ -1,0 +1,188 @@
+"""Load the spectrograms of a run for the CNN: the NPY branch and the legacy pixel table.
+
+``load_npy_data()`` reads ``results/final_specs.csv`` and the float32 arrays
+under ``results/specs/`` (no /255 step). ``load_csv_data()`` reads the legacy
+``results/train_data.csv`` of 8-bit pixels, divides by 255 and reshapes, as the
+user's notebook did. Both return the same :class:`Dataset`, features shaped
+``(N, n_freq, n_frames, channels)`` with row 0 the lowest frequency.
+
+For data larger than memory, :func:`stack_npy` writes every array of a
+manifest into one ``.npy`` file that ``load_npy_data(..., stack=...)`` opens
+memory-mapped, and :class:`Batches` feeds Keras from it batch by batch.
+"""
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+LABEL_COLUMNS = {"author": str, "class": str, "id": str, "split": str}
+
+
+@dataclass
+class Dataset:
+    """Features and metadata of a run, aligned row by row.
+
+    Attributes
+    ----------
+    features : np.ndarray
+        float32 ``(N, n_freq, n_frames, channels)``; may be a read-only memory map.
+    labels : np.ndarray
+        int class ids, ``(N,)``.
+    authors : np.ndarray
+        Author of each row.
+    split : np.ndarray
+        ``train``, ``val``, ``test`` or ``holdout`` per row.
+    ids : np.ndarray
+        Clip id (or spectrogram filename) per row.
+    classes : list of str
+        Class names indexed by class id.
+    """
+
+    features: np.ndarray
+    labels: np.ndarray
+    authors: np.ndarray
+    split: np.ndarray
+    ids: np.ndarray
+    classes: list
+
+    def indices(self, split):
+        """Row numbers of one split."""
+        return np.flatnonzero(self.split == split)
+
+
+def read_manifest(path):
+    """A manifest CSV with its label columns read as strings."""
+    return pd.read_csv(path, dtype=LABEL_COLUMNS, keep_default_na=False)
+
+
+def class_names(table):
+    """Class names indexed by class id."""
+    pairs = table[["class_id", "class"]].drop_duplicates().sort_values("class_id")
+    names = [""] * (int(pairs["class_id"].max()) + 1)
+    for class_id, name in pairs.itertuples(index=False):
+        names[int(class_id)] = name
+    return names
+
+
+def with_channel_axis(x):
+    """``(n_freq, n_frames)`` → ``(n_freq, n_frames, 1)``; stereo arrays already have the axis."""
+    return x[..., np.newaxis] if x.ndim == 2 else x
+
+
+def _shape_of(table):
+    shapes = set(table["shape"])
+    if len(shapes) != 1:
+        raise ValueError(
+            f"the spectrograms have {len(shapes)} shapes ({', '.join(sorted(shapes)[:3])}…); "
+            "a CNN needs one: set spectrogram.duration"
+        )
+    dims = tuple(int(n) for n in shapes.pop().split("x"))
+    return dims if len(dims) == 3 else dims + (1,)
+
+
+def stack_npy(manifest_csv, out_path, root=None):
+    """Write every array of a manifest, in manifest order, into one ``.npy`` file.
+
+    Written through a memory map and renamed into place, so memory stays at one
+    array whatever the dataset's size.
+
+    Parameters
+    ----------
+    manifest_csv : str
+        ``results/final_specs.csv``.
+    out_path : str
+        The stacked ``(N, n_freq, n_frames, channels)`` float32 file.
+    root : str or None
+        Folder the manifest's filenames are relative to (default: the manifest's).
+    """
+    table = read_manifest(manifest_csv)
+    root = root if root is not None else os.path.dirname(manifest_csv) or "."
+    shape = (len(table),) + _shape_of(table)
+    tmp = f"{out_path}.tmp.npy"
+    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+    for i, name in enumerate(table["filename"]):
+        out[i] = with_channel_axis(np.load(os.path.join(root, name)))
+    out.flush()
+    del out
+    os.replace(tmp, out_path)
+
+
+def load_npy_data(manifest_csv="results/final_specs.csv", stack=None, root=None):
+    """Load the NPY branch: features, labels, authors and split from the manifest.
+
+    The new equivalent of :func:`load_csv_data`: the float32 arrays are
+    used as saved, with no /255 step.
+
+    Parameters
+    ----------
+    manifest_csv : str
+        ``results/final_specs.csv``.
+    stack : str or None
+        A file written by :func:`stack_npy` for this manifest: opened as a
+        read-only memory map instead of reading every array into memory.
+    root : str or None
+        Folder the manifest's filenames are relative to (default: the manifest's).
+
+    Returns
+    -------
+    Dataset
+    """
+    table = read_manifest(manifest_csv)
+    root = root if root is not None else os.path.dirname(manifest_csv) or "."
+    if stack is not None:
+        features = np.load(stack, mmap_mode="r")
+        if features.shape[0] != len(table):
+            raise ValueError(f"{stack} holds {features.shape[0]} arrays but {manifest_csv} lists {len(table)}")
+    else:
+        _shape_of(table)
+        features = np.stack([with_channel_axis(np.load(os.path.join(root, f))) for f in table["filename"]])
+    return Dataset(
+        features=features,
+        labels=table["class_id"].to_numpy(dtype=np.int64),
+        authors=table["author"].to_numpy(),
+        split=table["split"].to_numpy(),
+        ids=table["id"].to_numpy(),
+        classes=class_names(table),
+    )
+
+
+def load_csv_data(csv_path="results/train_data.csv", channels=1):
+    """Load the legacy pixel table: divide by 255, reshape, flip back.
+
+    Parameters
+    ----------
+    csv_path : str
+        ``results/train_data.csv`` (metadata columns, then ``pixel_*``).
+    channels : int
+        Channels stacked in each PNG (2 for stereo).
+
+    Returns
+    -------
+    Dataset
+        Features ``(N, n_freq, n_frames, channels)`` in [0, 1], row 0 the
+        lowest frequency, as the NPY branch lays them out.
+    """
+    table = pd.read_csv(csv_path, dtype=LABEL_COLUMNS, keep_default_na=False)
+    pixel_columns = [c for c in table.columns if c.startswith("pixel_")]
+    height, width = int(table["height"].iloc[0]), int(table["width"].iloc[0])
+    pixels = table[pixel_columns].to_numpy(dtype=np.float32) / 255.0
+    images = pixels.reshape(len(table), channels, height // channels, width)[:, :, ::-1, :]
+    features = np.ascontiguousarray(np.moveaxis(images, 1, -1))
+    ids = table["filename"].str.replace(r"^spect/", "", regex=True).str.replace(r"\.png$", "", regex=True)
+    return Dataset(
+        features=features,
+        labels=table["class_id"].to_numpy(dtype=np.int64),
+        authors=table["author"].to_numpy(),
+        split=table["split"].to_numpy(),
+        ids=ids.to_numpy(),
+        classes=class_names(table),
+    )
+
+
+def load_branch(branch, data, stack=None):
+    """Load a run's data for ``'npy'`` (manifest [+ stack]) or ``'png'`` (pixel table)."""
+    if branch == "npy":
+        return load_npy_data(data, stack=stack)
+    return load_csv_data(data)

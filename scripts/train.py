@@ -1,0 +1,196 @@
+"""Train the CNN of one branch (npy or png) and evaluate it on val, test and holdout.
+
+Writes the model (``results/model_{branch}.keras``), its provenance
+(``results/model_{branch}.provenance.json``: effective config, package
+versions, git commit, manifest hash, classes, input shape), the training
+history, metrics per split, the test confusion matrix and the misclassified
+files. The input normaliser, when enabled, is fitted on the training split
+only and saved inside the model.
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from importlib import metadata
+
+import numpy as np
+import pandas as pd
+
+import evaluation
+import loaders
+
+PACKAGES = ["snakemake", "librosa", "soundfile", "soxr", "numpy", "pandas", "pillow", "keras", "tensorflow-cpu",
+            "scikit-learn", "matplotlib"]
+EVALUATED = ("val", "test", "holdout")
+
+
+def sha256_of(path):
+    """Hex SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def package_versions():
+    """Installed versions of the packages the results depend on."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def git_commit(repo):
+    """The repository's commit (``-dirty`` when it has uncommitted changes), or None outside git."""
+    try:
+        commit = subprocess.run(["git", "-C", repo, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+        status = subprocess.run(["git", "-C", repo, "status", "--porcelain"], capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit.stdout.strip() + ("-dirty" if status.stdout.strip() else "")
+
+
+def class_weights(labels, n_classes, mode):
+    """``'balanced'`` weights (n / (k · count)) of the classes present, or None."""
+    if mode != "balanced":
+        return None
+    from sklearn.utils.class_weight import compute_class_weight
+
+    present = np.unique(labels)
+    weights = compute_class_weight("balanced", classes=present, y=labels)
+    full = {i: 1.0 for i in range(n_classes)}
+    full.update({int(c): float(w) for c, w in zip(present, weights)})
+    return full
+
+
+def atomic_write_text(path, text):
+    """Write text through a temporary file and a rename."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def train(data, training, threads=None):
+    """Fit the CNN on the train split, early-stopping on val.
+
+    Parameters
+    ----------
+    data : loaders.Dataset
+    training : dict
+        The ``training`` section of the configuration.
+    threads : int or None
+        Threads for TensorFlow.
+
+    Returns
+    -------
+    model : keras.Model
+    history : pandas.DataFrame
+        One row per epoch.
+    """
+    from model import build_cnn, frequency_statistics, make_batches, setup_keras
+
+    keras = setup_keras(threads=threads, seed=training["seed"])
+    train_rows, val_rows = data.indices("train"), data.indices("val")
+    if len(train_rows) == 0:
+        raise ValueError("the train split is empty: check split.fractions and split.assign")
+    stats = None
+    if training["normalizer"] == "per_frequency":
+        stats = frequency_statistics(data.features, train_rows)
+    model = build_cnn(data.features.shape[1:], len(data.classes), training, stats)
+    batches = make_batches(data.features, data.labels, train_rows, training["batch_size"], training["seed"])
+    val = make_batches(data.features, data.labels, val_rows, training["batch_size"]) if len(val_rows) else None
+    callbacks = []
+    if training["early_stopping_patience"] > 0:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss" if val is not None else "loss",
+                patience=training["early_stopping_patience"],
+                restore_best_weights=True,
+            )
+        )
+    fit = model.fit(
+        batches,
+        validation_data=val,
+        epochs=training["epochs"],
+        callbacks=callbacks,
+        class_weight=class_weights(data.labels[train_rows], len(data.classes), training["class_weight"]),
+        verbose=2,
+    )
+    history = pd.DataFrame(fit.history)
+    history.insert(0, "epoch", np.arange(1, len(history) + 1))
+    return model, history
+
+
+def evaluate(model, data, batch_size):
+    """Predict val, test and holdout; metrics, test confusion matrix and misclassified rows."""
+    from model import make_batches
+
+    metrics, wrong, confusion = {}, [], None
+    for split in EVALUATED:
+        rows = data.indices(split)
+        if len(rows) == 0:
+            metrics[split] = None
+            continue
+        probabilities = model.predict(make_batches(data.features, None, rows, batch_size), verbose=0)
+        y_true, y_pred = data.labels[rows], probabilities.argmax(axis=1)
+        metrics[split] = evaluation.split_metrics(y_true, y_pred, data.classes)
+        wrong.append(evaluation.misclassified(data.ids[rows], data.split[rows], y_true, probabilities, data.classes))
+        if split == "test" or confusion is None:
+            confusion = evaluation.confusion_table(y_true, y_pred, data.classes)
+    return metrics, confusion, pd.concat(wrong) if wrong else pd.DataFrame()
+
+
+def provenance(branch, data, manifest, config, repo):
+    """What a model was trained on and with: enough to reproduce it and to predict like it."""
+    return {
+        "branch": branch,
+        "classes": data.classes,
+        "input_shape": list(data.features.shape[1:]),
+        "spectrogram": config["spectrogram"],
+        "config": config,
+        "manifest": os.path.basename(manifest),
+        "manifest_sha256": sha256_of(manifest),
+        "split_counts": {s: int(n) for s, n in zip(*np.unique(data.split, return_counts=True))},
+        "git_commit": git_commit(repo),
+        "keras_backend": os.environ.get("KERAS_BACKEND"),
+        "packages": package_versions(),
+    }
+
+
+def main(branch, data_path, stack, training, config, repo, threads, out):
+    """Train, evaluate and write every output of one branch."""
+    data = loaders.load_branch(branch, data_path, stack)
+    model, history = train(data, training, threads)
+    metrics, confusion, wrong = evaluate(model, data, training["batch_size"])
+    os.makedirs(os.path.dirname(out["history"]), exist_ok=True)
+    history.to_csv(out["history"], index=False)
+    atomic_write_text(out["metrics"], json.dumps(metrics, indent=2) + "\n")
+    confusion.to_csv(out["confusion"])
+    wrong.to_csv(out["misclassified"], index=False)
+    record = provenance(branch, data, data_path, config, repo)
+    atomic_write_text(out["provenance"], json.dumps(record, indent=2) + "\n")
+    tmp = out["model"].removesuffix(".keras") + ".tmp.keras"
+    model.save(tmp)
+    os.replace(tmp, out["model"])
+    print(f"{branch}: test accuracy {metrics['test']['accuracy'] if metrics['test'] else 'n/a'}", file=sys.stderr)
+
+
+if "snakemake" in globals():
+    sys.stderr = sys.stdout = open(snakemake.log[0], "w")
+    main(
+        snakemake.wildcards.branch,
+        snakemake.input.data,
+        snakemake.input.get("stack"),
+        snakemake.params.training,
+        snakemake.config,
+        snakemake.params.repo,
+        snakemake.threads,
+        dict(snakemake.output.items()),
+    )
