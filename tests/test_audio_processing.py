@@ -150,7 +150,7 @@ def test_png_is_the_quantised_array_flipped(tmp_path):
     assert pixels.dtype == np.uint8 and pixels.shape == x.shape
     np.testing.assert_array_equal(pixels[-1], np.rint(x[0] * 255))  # lowest band at the bottom
     back = ap.load_png(str(tmp_path / "a.png"))
-    assert np.max(np.abs(back - npy)) <= 1 / 510 + 1e-7
+    assert np.max(np.abs(back - npy)) <= 1 / 510 + 1e-6
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".tmp")]
 
 
@@ -160,7 +160,7 @@ def test_stereo_png_round_trip(tmp_path):
     x = np.load(tmp_path / "s.npy")
     assert shape == x.shape == (64, 63, 2)
     back = ap.load_png(str(tmp_path / "s.png"), channels=2)
-    assert back.shape == x.shape and np.max(np.abs(back - x)) <= 1 / 510 + 1e-7
+    assert back.shape == x.shape and np.max(np.abs(back - x)) <= 1 / 510 + 1e-6
 
 
 def test_png_has_no_timestamp_metadata(tmp_path):

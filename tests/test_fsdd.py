@@ -46,7 +46,7 @@ def test_branches_agree_on_all_fsdd_files(fsdd_run):
         assert pixels.shape == x.shape and x.dtype == np.float32
         assert np.all(np.isfinite(x)) and x.min() >= 0.0 and x.max() <= 1.0
         worst = max(worst, float(np.max(np.abs(pixels[::-1] / 255.0 - x))))
-    assert worst <= 1 / 510 + 1e-9
+    assert worst <= 1 / 510 + 1e-6  # float32 rounding of x itself
 
 
 def test_fsdd_run_is_up_to_date_afterwards(fsdd_run):

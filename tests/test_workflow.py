@@ -84,7 +84,7 @@ def test_branches_agree_for_every_file(built):
         png = np.asarray(Image.open(work / "results" / "spect" / f"{clip}.png"))
         assert npy.dtype == np.float32 and png.dtype == np.uint8
         assert png.shape == npy.shape
-        assert np.max(np.abs(png[::-1].astype(np.float64) / 255 - npy)) <= 1 / 510 + 1e-9
+        assert np.max(np.abs(png[::-1].astype(np.float64) / 255 - npy)) <= 1 / 510 + 1e-6  # float32 rounding of x itself
         assert 0.0 <= npy.min() and npy.max() <= 1.0
 
 
