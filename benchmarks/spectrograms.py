@@ -78,9 +78,12 @@ def _work(job):
     audio_processing.process_file(audio, npy, png, SETTINGS)
 
 
-def _warm(_):
-    import audio_processing  # noqa: F401 - pay the import (and librosa's JIT) before timing
+def _warm(job):
+    """Pay the imports and librosa's first-call costs before timing (the workflow pays them too)."""
+    import time as _time
 
+    _work(job)
+    _time.sleep(0.5)  # let every worker take one warm-up job
     return os.getpid()
 
 
@@ -88,7 +91,7 @@ def in_process_loop(files, out, cores):
     """The limit: one warm process per core, no workflow manager."""
     jobs = [(str(f), str(out / "specs" / f"{f.stem}.npy"), str(out / "spect" / f"{f.stem}.png")) for f in files]
     with ProcessPoolExecutor(cores) as pool:
-        list(pool.map(_warm, range(cores)))
+        list(pool.map(_warm, jobs[:cores]))
         with PeakRSS(os.getpid()) as rss:
             start = time.perf_counter()
             list(pool.map(_work, jobs, chunksize=16))

@@ -93,16 +93,31 @@ def spec_files(branch):
     return [f"{SPEC_DIRS[branch]}/{clip}.{branch}" for clip in CLIPS]
 
 
-def make_spectrogram(audio, npy, png, settings, log):
-    """Run the per-file work in this process: both branches from one computation."""
+FILES_PER_JOB = config["files_per_job"]
+BATCHES = audio_files.plan_batches(CLIPS, FILES_PER_JOB) if FILES_PER_JOB > 1 else {}
+
+
+def batch_audio(batch):
+    """Audio files of one spectrogram batch."""
+    return [f"{AUDIO_DIR}/{CLIPS[clip]}" for clip in BATCHES[batch]]
+
+
+def batch_outputs(batch, branch):
+    """Spectrograms of one branch made by one batch."""
+    return [f"{SPEC_DIRS[branch]}/{clip}.{branch}" for clip in BATCHES[batch]]
+
+
+def make_spectrograms(audio, npy, png, settings, log):
+    """The work of a spectrogram job, in this process: both branches from one computation per file."""
     import audio_processing
 
-    try:
-        audio_processing.process_file(audio, npy, png, settings)
-    except audio_processing.AudioError as err:
-        message = f"{audio}: {err}"
-        Path(log).write_text(message + "\n")
-        raise WorkflowError(message) from None
+    for source, npy_path, png_path in zip(audio, npy, png):
+        try:
+            audio_processing.process_file(source, npy_path, png_path, settings)
+        except audio_processing.AudioError as err:
+            message = f"{source}: {err}"
+            Path(log).write_text(f"{message}\n")
+            raise WorkflowError(message) from None
 
 
 BRANCH_DATA = {

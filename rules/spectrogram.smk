@@ -1,13 +1,42 @@
-rule spectrogram:
-    input:
-        audio=audio_path,
-    output:
-        npy="results/specs/{id}.npy",
-        png="results/spect/{id}.png",
-    log:
-        "logs/spectrogram/{id}.log",
-    params:
-        settings=config["spectrogram"],
-        math=code_digest("audio_processing.py"),
-    run:
-        make_spectrogram(input.audio, output.npy, output.png, params.settings, log[0])
+# Spectrograms of every audio file, both branches from one computation. Every spectrogram is
+# a declared output. With files_per_job: 1 there is one job per file; otherwise the files are
+# grouped into batches by a hash of their id (see scripts/audio_files.py: plan_batches), one
+# rule per batch, so Snakemake's per-job bookkeeping is paid per batch instead of per file.
+if FILES_PER_JOB == 1:
+
+    rule spectrogram:
+        input:
+            audio=audio_path,
+        output:
+            npy="results/specs/{id}.npy",
+            png="results/spect/{id}.png",
+        log:
+            "logs/spectrogram/{id}.log",
+        params:
+            settings=config["spectrogram"],
+            math=code_digest("audio_processing.py"),
+        run:
+            make_spectrograms(
+                [input.audio], [output.npy], [output.png], params.settings, log[0]
+            )
+
+else:
+    for batch in BATCHES:
+
+        rule:
+            name:
+                f"spectrogram_{batch}"
+            input:
+                audio=batch_audio(batch),
+            output:
+                npy=batch_outputs(batch, "npy"),
+                png=batch_outputs(batch, "png"),
+            log:
+                f"logs/spectrogram/{batch}.log",
+            params:
+                settings=config["spectrogram"],
+                math=code_digest("audio_processing.py"),
+            run:
+                make_spectrograms(
+                    input.audio, output.npy, output.png, params.settings, log[0]
+                )

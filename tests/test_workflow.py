@@ -10,9 +10,9 @@ import soundfile as sf
 from PIL import Image
 
 import audio_processing as ap
-from workflow import SMALL_CONFIG, copy_workflow, make_audio_folder, planned, run, tone_clip
+from workflow import SMALL_CONFIG, copy_workflow, STAGE, make_audio_folder, planned, run, tone_clip
 
-AGGREGATES = {"catalog", "manifest_npy", "manifest_png", "train_data", "all"}
+AGGREGATES = {"catalog", "manifest_npy", "manifest_png", "train_data"}
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def built(tmp_path_factory):
     audio = base / "audio"
     rels = make_audio_folder(audio)
     (work / "test.yaml").write_text(SMALL_CONFIG.format(audio_dir=audio))
-    run(work, "--cores", "2", "--configfile", "test.yaml")
+    run(work, *STAGE, "--cores", "2", "--configfile", "test.yaml")
     return work, audio, rels
 
 
@@ -37,7 +37,7 @@ def clone(built, tmp_path):
     shutil.copytree(work, new_work, symlinks=True)
     (new_work / "test.yaml").write_text(SMALL_CONFIG.format(audio_dir=new_audio))
     # the copied metadata names the old audio folder: one settling run makes the clone up to date
-    run(new_work, "--cores", "2", "--configfile", "test.yaml")
+    run(new_work, *STAGE, "--cores", "2", "--configfile", "test.yaml")
     return new_work, new_audio, rels
 
 
@@ -111,7 +111,7 @@ def test_legacy_pixel_table_holds_the_png_pixels(built):
 
 def test_up_to_date_plans_nothing(built):
     work, _, _ = built
-    rules, _ = planned(work, "--configfile", "test.yaml")
+    rules, _ = planned(work, *STAGE, "--configfile", "test.yaml")
     assert sum(rules.values()) == 0
 
 
@@ -120,7 +120,7 @@ def test_changed_audio_reruns_only_its_spectrogram(clone):
     target = audio / rels[0]
     sr = sf.info(target).samplerate
     sf.write(target, tone_clip(1234.0, sr=sr, seed=99), sr)
-    rules, ids = planned(work, "--configfile", "test.yaml")
+    rules, ids = planned(work, *STAGE, "--configfile", "test.yaml")
     assert ids == {rels[0].rsplit(".", 1)[0]}
     assert set(rules) == AGGREGATES | {"spectrogram"} and rules["spectrogram"] == 1
 
@@ -128,14 +128,14 @@ def test_changed_audio_reruns_only_its_spectrogram(clone):
 def test_touch_alone_plans_nothing(clone):
     work, audio, rels = clone
     (audio / rels[1]).touch()
-    rules, _ = planned(work, "--configfile", "test.yaml")
+    rules, _ = planned(work, *STAGE, "--configfile", "test.yaml")
     assert sum(rules.values()) == 0
 
 
 def test_added_file_runs_only_its_spectrogram(clone):
     work, audio, _ = clone
     sf.write(audio / "hum" / "fay_0.flac", tone_clip(900.0, seed=5), 16000)
-    rules, ids = planned(work, "--configfile", "test.yaml")
+    rules, ids = planned(work, *STAGE, "--configfile", "test.yaml")
     assert ids == {"hum/fay_0"}
     assert set(rules) == AGGREGATES | {"spectrogram"}
 
@@ -143,9 +143,9 @@ def test_added_file_runs_only_its_spectrogram(clone):
 def test_removed_file_leaves_the_manifests(clone):
     work, audio, rels = clone
     (audio / rels[2]).unlink()
-    rules, ids = planned(work, "--configfile", "test.yaml")
+    rules, ids = planned(work, *STAGE, "--configfile", "test.yaml")
     assert not ids and set(rules) == AGGREGATES
-    run(work, "--cores", "2", "--configfile", "test.yaml")
+    run(work, *STAGE, "--cores", "2", "--configfile", "test.yaml")
     m = read_manifest(work / "results" / "final_specs.csv")
     assert rels[2].rsplit(".", 1)[0] not in set(m["id"]) and len(m) == len(rels) - 1
 
@@ -153,14 +153,14 @@ def test_removed_file_leaves_the_manifests(clone):
 def test_spectrogram_setting_reruns_every_spectrogram(clone):
     work, _, rels = clone
     (work / "change.yaml").write_text("spectrogram:\n  n_mels: 24\n")
-    rules, ids = planned(work, "--configfile", "test.yaml", "change.yaml")
+    rules, ids = planned(work, *STAGE, "--configfile", "test.yaml", "change.yaml")
     assert rules["spectrogram"] == len(rels) and len(ids) == len(rels)
 
 
 def test_split_setting_reruns_no_spectrogram(clone):
     work, _, _ = clone
     (work / "change.yaml").write_text("split:\n  seed: 7\n")
-    rules, _ = planned(work, "--configfile", "test.yaml", "change.yaml")
+    rules, _ = planned(work, *STAGE, "--configfile", "test.yaml", "change.yaml")
     assert rules["spectrogram"] == 0
     assert set(rules) == AGGREGATES
 
@@ -169,5 +169,5 @@ def test_changed_math_reruns_every_spectrogram(clone):
     work, _, rels = clone
     module = Path(work) / "scripts" / "audio_processing.py"
     module.write_text(module.read_text() + "\n# a changed line of the spectrogram module\n")
-    rules, _ = planned(work, "--configfile", "test.yaml")
+    rules, _ = planned(work, *STAGE, "--configfile", "test.yaml")
     assert rules["spectrogram"] == len(rels)

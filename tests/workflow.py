@@ -54,20 +54,23 @@ def planned(workdir, *args):
     Returns
     -------
     rules : collections.Counter
+        Jobs per rule; the per-batch rules ``spectrogram_b…`` count as ``spectrogram``.
     ids : set of str
-        The ``{id}`` of every planned ``spectrogram`` job.
+        The ids of every spectrogram that a planned spectrogram job makes.
     """
     out = run(workdir, "-n", *args).stdout
     rules, ids, current = Counter(), set(), None
     for line in out.splitlines():
         match = JOB.match(line)
         if match:
-            current = match.group(1)
+            current = "spectrogram" if match.group(1).startswith("spectrogram") else match.group(1)
             rules[current] += 1
             continue
         if current == "spectrogram" and line.strip().startswith("output:"):
-            npy = line.split("output:", 1)[1].split(", results/spect/")[0].strip()
-            ids.add(npy[len("results/specs/") : -len(".npy")])
+            for path in line.split("output:", 1)[1].split(", "):
+                path = path.strip()
+                if path.startswith("results/specs/") and path.endswith(".npy"):
+                    ids.add(path[len("results/specs/") : -len(".npy")])
             current = None
     return rules, ids
 
@@ -110,6 +113,7 @@ def make_audio_folder(folder, classes=("bark", "chirp", "hum"), authors=("ann", 
 
 SMALL_CONFIG = """\
 audio_dir: {audio_dir}
+files_per_job: 1
 labels:
   from: pattern
   pattern: '^(?P<class>[^/]+)/(?P<author>[^_/]+)_\\d+$'
@@ -125,3 +129,6 @@ split:
   fractions: {{train: 0.6, val: 0.2, test: 0.2}}
   assign: {{val: [bob], test: [cyd]}}
 """
+
+# The spectrogram stage's outputs: targets of the tests that do not train.
+STAGE = ["results/final_specs.csv", "results/final_spects.csv", "results/train_data.csv", "results/split_summary.csv"]
