@@ -45,7 +45,7 @@ def run(workdir, *args, check=True, timeout=900):
     return proc
 
 
-JOB = re.compile(r"^(?:local)?rule (\w+):\s*$")
+JOB = re.compile(r"^\s*(?:local)?rule (\w+):\s*$")
 
 
 def planned(workdir, *args):

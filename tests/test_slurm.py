@@ -1,0 +1,110 @@
+"""The workflow through profiles/slurm on a real single-node Slurm, against a local run.
+
+Starts Debian's Slurm (slurmctld, slurmd, slurmdbd + MariaDB, munge) with tests/slurm/cluster.sh,
+runs the demo workflow to results/model_npy.keras with --profile profiles/slurm (CI-sized resources
+on the command line), checks with sacct that the jobs ran through Slurm, grouped, and that the
+outputs equal those of a local run, then stops exactly the daemons it started.
+
+It writes /etc/slurm and starts daemons, so it runs only when SLURM_E2E=1 (CI sets it) and as root.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from workflow import ROOT, copy_workflow
+
+CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
+NEEDED = ["slurmctld", "slurmd", "slurmdbd", "munged", "mariadbd", "sbatch", "sacct"]
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("SLURM_E2E") != "1" or os.geteuid() != 0 or not all(shutil.which(b) for b in NEEDED),
+    reason="Slurm end-to-end test: needs SLURM_E2E=1, root and Debian's slurmctld slurmd slurmdbd munge "
+    "mariadb-server slurm-client (.ci/run installs them and sets SLURM_E2E=1)",
+)
+
+SLURM_ARGS = [
+    "--profile", "profiles/slurm",
+    "--cores", "2",  # caps the group job of spectrogram batches at the node's 2 CPUs
+    "--slurm-init-seconds-before-status-checks", "2",
+    "--slurm-no-account",
+    "--default-resources", "slurm_partition=main", "mem_mb=1000", "runtime=20",
+    "--set-resources", "train:mem_mb=4000", "train:cpus_per_task=2", "train:runtime=30",
+    "--set-threads", "train=2",
+]
+
+
+def snakemake(workdir, *args, timeout=900):
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    cmd = ["timeout", "-k", "10", str(timeout), sys.executable, "-m", "snakemake", *args]
+    proc = subprocess.run(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.returncode == 0, f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-5000:]}"
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    # directly under /tmp: the munge and mysql users must reach it (pytest's tmp folders are 0700)
+    state = Path(tempfile.mkdtemp(prefix="slurm-ci-", dir="/tmp"))
+    try:
+        subprocess.run([str(CLUSTER), "start", str(state)], check=True, timeout=300)
+        yield state
+    finally:
+        subprocess.run([str(CLUSTER), "stop", str(state)], check=False, timeout=120)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def runs(cluster, tmp_path_factory):
+    base = tmp_path_factory.mktemp("slurm-runs")
+    local, remote = copy_workflow(base / "local"), copy_workflow(base / "slurm")
+    snakemake(local, "results/model_npy.keras", "--cores", "2")
+    log = snakemake(remote, "results/model_npy.keras", *SLURM_ARGS)
+    job_ids = sorted(set(re.findall(r"submitted with SLURM jobid (\d+)", log)), key=int)
+    return local, remote, job_ids, log
+
+
+def test_jobs_ran_through_slurm_and_completed(runs):
+    _, _, job_ids, log = runs
+    assert job_ids, log[-3000:]
+    out = subprocess.run(
+        ["sacct", "-n", "-X", "-P", "-j", ",".join(job_ids), "-o", "JobID,State,AllocCPUS"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    states = {line.split("|")[0]: line.split("|")[1] for line in out.splitlines() if line.strip()}
+    assert set(states) == set(job_ids)
+    assert set(states.values()) == {"COMPLETED"}, states
+
+
+def test_spectrogram_batches_are_grouped(runs):
+    local, _, job_ids, log = runs
+    n_files = len(list((local / "results" / "specs").rglob("*.npy")))
+    assert n_files == 320
+    assert len(job_ids) <= 6  # demo audio, one group of spectrogram batches, stack, train (catalog, manifests are local)
+    assert re.search(r"group_spectrograms", log)
+
+
+def test_slurm_outputs_equal_the_local_run(runs):
+    local, remote, _, _ = runs
+    for name in ("final_specs.csv", "catalog.csv", "classes.csv", "split_summary.csv"):
+        assert (remote / "results" / name).read_bytes() == (local / "results" / name).read_bytes(), name
+    for folder, pattern in (("specs", "*.npy"), ("spect", "*.png")):
+        made = sorted((local / "results" / folder).rglob(pattern))
+        assert len(made) == 320
+        for path in made:
+            other = remote / "results" / folder / path.relative_to(local / "results" / folder)
+            assert other.read_bytes() == path.read_bytes(), path
+    local_metrics = json.loads((local / "results" / "npy" / "metrics.json").read_text())
+    remote_metrics = json.loads((remote / "results" / "npy" / "metrics.json").read_text())
+    assert remote_metrics == local_metrics
+    history_local = np.loadtxt(local / "results" / "npy" / "history.csv", delimiter=",", skiprows=1)
+    history_remote = np.loadtxt(remote / "results" / "npy" / "history.csv", delimiter=",", skiprows=1)
+    np.testing.assert_array_equal(history_local, history_remote)
