@@ -68,3 +68,15 @@ def test_every_rule_file_uses_envs_that_exist():
     for smk in (ROOT / "rules").glob("*.smk"):
         for env in re.findall(r'"\.\./(envs/[^"]+)"', smk.read_text()):
             assert (ROOT / env).exists(), f"{smk.name} names {env}"
+
+
+def test_rulegraph_and_summary_work():
+    graph = subprocess.run([sys.executable, "-m", "snakemake", "--rulegraph"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=300)
+    assert graph.returncode == 0 and graph.stdout.lstrip().startswith("digraph"), graph.stderr
+    for rule in ("catalog", "manifest_npy", "train", "compare_branches"):
+        assert f'label = "{rule}"' in graph.stdout
+    summary = subprocess.run([sys.executable, "-m", "snakemake", "--summary"], cwd=ROOT, capture_output=True,
+                             text=True, timeout=300)
+    assert summary.returncode == 0, summary.stderr
+    assert "results/final_specs.csv" in summary.stdout and "results/model_npy.keras" in summary.stdout
