@@ -63,10 +63,9 @@ def cluster():
 
 
 @pytest.fixture(scope="module")
-def runs(cluster, tmp_path_factory):
-    base = tmp_path_factory.mktemp("slurm-runs")
-    local, remote = copy_workflow(base / "local"), copy_workflow(base / "slurm")
-    snakemake(local, "results/model_npy.keras", "--cores", "2")
+def runs(cluster, demo_trained, tmp_path_factory):
+    local = demo_trained  # the demo run locally to every default target, model_npy.keras included
+    remote = copy_workflow(tmp_path_factory.mktemp("slurm-run") / "wf")
     log = snakemake(remote, "results/model_npy.keras", *SLURM_ARGS)
     job_ids = sorted(set(re.findall(r"submitted with SLURM jobid (\d+)", log)), key=int)
     return local, remote, job_ids, log

@@ -10,18 +10,15 @@ import pandas as pd
 import pytest
 
 import loaders
-from workflow import ROOT, copy_workflow, planned, run
+from workflow import ROOT, planned, run
 
-TARGETS = ["results/model_npy.keras", "results/model_png.keras", "results/branch_comparison.md"]
 DOWNSTREAM_OF_TRAINING = {"train", "plot_history", "plot_confusion", "compare_branches", "all"}
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """The demo workflow trained to both models with the default configuration."""
-    work = copy_workflow(tmp_path_factory.mktemp("demo") / "wf")
-    run(work, "--cores", "2", timeout=1800)
-    return work
+def demo(demo_trained):
+    """The demo workflow trained to both models with the default configuration (see conftest.py)."""
+    return demo_trained
 
 
 def load_keras_model(path):
