@@ -2,8 +2,8 @@
 # a declared output. With files_per_job: 1 there is one job per file; otherwise the files are
 # grouped into batches by a hash of their id (see scripts/audio_files.py: plan_batches), one
 # rule per batch, so Snakemake's per-job bookkeeping is paid per batch instead of per file.
-# The group "spectrograms" only matters on a cluster (inactive locally): profiles/slurm bundles
-# many batches into one cluster job with group-components.
+# The group "spectrograms" only matters on a cluster (Snakemake ignores groups locally):
+# profiles/slurm bundles many batches into one cluster job with group-components.
 if FILES_PER_JOB == 1:
 
     rule spectrogram:
