@@ -1,6 +1,7 @@
 # Helpers of the workflow: configuration checks, the audio file list and labels (computed
 # once per parse), and the functions the rules call. Keep module-level work cheap: it runs
 # at every parse, and on a cluster in every job.
+import functools
 import hashlib
 import os
 import sys
@@ -24,6 +25,7 @@ DEMO_DIR = "results/demo_audio"
 SPEC_DIRS = {"npy": "results/specs", "png": "results/spect"}
 
 
+@functools.cache
 def code_digest(*modules):
     """Digest of modules under scripts/ that a rule's script imports.
 
