@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
@@ -50,21 +51,97 @@ def discover():
     return config["audio_dir"], relpaths
 
 
-AUDIO_DIR, AUDIO_FILES = discover()
+def screen(audio_dir, relpaths):
+    """Split the files into usable ones and rejected ones (relative path → reason).
+
+    Unreadable audio (checked once per file version, see audio_files.check_files)
+    and files that cannot be labelled are rejected; with on_bad_audio: fail, the
+    first of them stops the run here, before any job.
+    """
+    import audio_processing
+
+    rejected = {}
+    if audio_dir != DEMO_DIR:
+        rejected = audio_files.check_files(
+            audio_dir,
+            relpaths,
+            audio_processing.check_audio,
+            cache_path="results/.audio_checks.csv",
+            version=code_digest("audio_processing.py", "audio_files.py"),
+        )
+    readable = [rel for rel in relpaths if rel not in rejected]
+    labels = config["labels"]
+    try:
+        audio_files.label_files(
+            readable, labels["from"], labels["pattern"], labels["csv"], problems=rejected
+        )
+    except audio_files.LabelError as err:
+        raise WorkflowError(f"{err} (audio_dir: {audio_dir})") from None
+    if rejected and config["on_bad_audio"] == "fail":
+        rel, reason = min(rejected.items())
+        more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
+        raise WorkflowError(
+            f"{audio_dir}/{rel}: {reason}{more}; fix or remove it, or set on_bad_audio: skip "
+            "to leave bad files out (they are then listed in results/rejected.csv)"
+        )
+    usable = [rel for rel in relpaths if rel not in rejected]
+    if not usable:
+        rel, reason = min(rejected.items())
+        raise WorkflowError(
+            f"audio_dir: none of the {len(relpaths)} audio files under {audio_dir!r} can be used "
+            f"(e.g. {rel}: {reason})"
+        )
+    return usable, rejected
+
+
+def check_table(audio_dir, relpaths):
+    """Labels and splits of the usable files, computed now so that a problem stops the run before any job."""
+    import make_catalog
+    import splits
+
+    try:
+        table = make_catalog.file_table(relpaths, config["labels"], config["split"], audio_dir)
+    except (audio_files.LabelError, splits.SplitError) as err:
+        raise WorkflowError(f"{err} (audio_dir: {audio_dir})") from None
+    problems = make_catalog.single_file_classes(table)
+    if problems:
+        more = f" ({len(problems) - 1} more such classes)" if len(problems) > 1 else ""
+        raise WorkflowError(problems[0] + more)
+
+
+AUDIO_DIR, FOUND_FILES = discover()
+AUDIO_FILES, REJECTED = screen(AUDIO_DIR, FOUND_FILES)
 try:
     CLIPS = audio_files.index_files(AUDIO_FILES)
-    audio_files.label_files(
-        AUDIO_FILES,
-        config["labels"]["from"],
-        config["labels"]["pattern"],
-        config["labels"]["csv"],
-    )
 except audio_files.LabelError as err:
     raise WorkflowError(f"{err} (audio_dir: {AUDIO_DIR})") from None
+check_table(AUDIO_DIR, AUDIO_FILES)
+
+
+def rejected_files():
+    """The rejected audio files as [path, reason] pairs, sorted (a params value of the catalog)."""
+    return [[f"{AUDIO_DIR}/{rel}", reason] for rel, reason in sorted(REJECTED.items())]
+
+
+def report_rejected():
+    """Say how many audio files were left out (on_bad_audio: skip), at the start and end of a run."""
+    if REJECTED:
+        logger.warning(
+            f"on_bad_audio: skip: {len(REJECTED)} of {len(FOUND_FILES)} audio files left out; "
+            "see results/rejected.csv for each file and the reason"
+        )
+
+
+onstart:
+    report_rejected()
+
+
+onsuccess:
+    report_rejected()
 
 
 def all_audio():
-    """Every audio file of the run."""
+    """Every usable audio file of the run."""
     return [f"{AUDIO_DIR}/{rel}" for rel in AUDIO_FILES]
 
 

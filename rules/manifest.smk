@@ -4,7 +4,16 @@ rule catalog:
     output:
         catalog="results/catalog.csv",
         classes="results/classes.csv",
-        summary="results/split_summary.csv",
+        summary=report(
+            "results/split_summary.csv",
+            caption="../report/split_summary.rst",
+            category="Data",
+        ),
+        rejected=report(
+            "results/rejected.csv",
+            caption="../report/rejected.rst",
+            category="Data",
+        ),
     log:
         "logs/catalog.log",
     conda:
@@ -13,6 +22,7 @@ rule catalog:
         audio_dir=audio_root,
         labels=config["labels"],
         split=config["split"],
+        rejected=rejected_files(),
     script:
         "../scripts/make_catalog.py"
 

@@ -109,7 +109,37 @@ def read_label_csv(csv_path):
         }
 
 
-def label_files(relpaths, source="pattern", pattern=None, csv_path=None):
+def label_file(rel, source="pattern", regex=None, table=None, csv_path=None):
+    """Class and author of one file, or :class:`LabelError` saying why there is none.
+
+    The arguments are those of :func:`label_files`, with the pattern already
+    compiled (``regex``) and the CSV already read (``table``). The error
+    message gives the reason only; :func:`label_files` prefixes the file.
+    """
+    cls, author, match = None, None, None
+    if source == "csv":
+        cls, author = table.get(rel, (None, None))
+        if cls is None:
+            raise LabelError(f"no row in {csv_path} (its path column must hold this relative path)")
+    else:
+        match = regex.search(file_id(rel)) if regex else None
+        if source == "pattern":
+            if match is None or not match.groupdict().get("class"):
+                raise LabelError(f"labels.pattern {regex.pattern!r} does not match its name")
+            cls = match.group("class")
+        else:
+            parent = os.path.dirname(rel)
+            if not parent:
+                raise LabelError("labels.from is 'folder' but the file is not inside a class folder")
+            cls = os.path.basename(parent)
+        if match is not None and "author" in match.re.groupindex:
+            author = match.group("author")
+    if not cls:
+        raise LabelError("empty class label")
+    return cls, author or "unknown"
+
+
+def label_files(relpaths, source="pattern", pattern=None, csv_path=None, problems=None):
     """Class and author of every file.
 
     Parameters
@@ -126,16 +156,21 @@ def label_files(relpaths, source="pattern", pattern=None, csv_path=None):
         Regular expression with named groups.
     csv_path : str or None
         Metadata CSV for ``source='csv'``.
+    problems : dict or None
+        If given, a file that cannot be labelled is recorded here (relative
+        path → reason) and gets ``None`` instead of stopping the labelling.
 
     Returns
     -------
-    list of tuple
+    list of tuple or None
         ``(class, author)`` per file; a missing author is ``'unknown'``.
 
     Raises
     ------
     LabelError
-        Naming the first file that cannot be labelled.
+        If a setting cannot work (invalid pattern, missing CSV column), or,
+        when ``problems`` is None, naming the first file that cannot be
+        labelled.
     """
     regex = None
     if pattern and source != "csv":
@@ -145,30 +180,98 @@ def label_files(relpaths, source="pattern", pattern=None, csv_path=None):
     table = read_label_csv(csv_path) if source == "csv" else None
     labels = []
     for rel in relpaths:
-        cls, author = None, None
-        if source == "csv":
-            cls, author = table.get(rel, (None, None))
-            if cls is None:
-                raise LabelError(f"{rel}: no row in {csv_path} (its path column must hold this relative path)")
-        else:
-            match = regex.search(file_id(rel)) if regex else None
-            if source == "pattern":
-                if match is None or not match.groupdict().get("class"):
-                    raise LabelError(
-                        f"{rel}: labels.pattern {pattern!r} does not match it; fix the pattern or move the file out"
-                    )
-                cls = match.group("class")
-            else:
-                parent = os.path.dirname(rel)
-                if not parent:
-                    raise LabelError(f"{rel}: labels.from is 'folder' but the file is not inside a class folder")
-                cls = os.path.basename(parent)
-            if match is not None and "author" in match.re.groupindex:
-                author = match.group("author")
-        if not cls:
-            raise LabelError(f"{rel}: empty class label")
-        labels.append((cls, author or "unknown"))
+        try:
+            labels.append(label_file(rel, source, regex, table, csv_path))
+        except LabelError as err:
+            if problems is None:
+                hint = "; fix the pattern or move the file out" if source == "pattern" else ""
+                raise LabelError(f"{rel}: {err}{hint}") from None
+            problems[rel] = str(err)
+            labels.append(None)
     return labels
+
+
+def name_problem(relpath):
+    """Why a file name cannot be used, or ``None``.
+
+    Control characters (newline, tab, ...) break tables and logs; braces are
+    read by Snakemake as wildcards in file paths.
+    """
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in relpath):
+        return "the file name holds a control character (newline, tab, ...): rename the file"
+    if "{" in relpath or "}" in relpath:
+        return "the file name holds { or }, which Snakemake reads as a wildcard: rename the file"
+    return None
+
+
+CHECKS_HEADER = ["relpath", "size", "mtime_ns", "reason"]
+
+
+def read_checks(cache_path, version):
+    """Earlier check results: relative path → ``(size, mtime_ns, reason)``; empty if absent or stale."""
+    try:
+        with open(cache_path, newline="", encoding="utf-8") as f:
+            rows = csv.reader(f)
+            if next(rows, None) != [f"# checks {version}"] or next(rows, None) != CHECKS_HEADER:
+                return {}
+            return {rel: (int(size), int(mtime), reason) for rel, size, mtime, reason in rows}
+    except (OSError, ValueError):
+        return {}
+
+
+def write_checks(cache_path, version, entries):
+    """Write check results atomically (several Snakemake processes may parse at once)."""
+    folder = os.path.dirname(cache_path) or "."
+    os.makedirs(folder, exist_ok=True)
+    tmp = f"{cache_path}.{os.getpid()}.tmp"
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        rows = csv.writer(f)
+        rows.writerow([f"# checks {version}"])
+        rows.writerow(CHECKS_HEADER)
+        rows.writerows([rel, *entry] for rel, entry in sorted(entries.items()))
+    os.replace(tmp, cache_path)
+
+
+def check_files(audio_dir, relpaths, probe, cache_path=None, version=""):
+    """Problems of the audio files of a run, each file checked once while it is unchanged.
+
+    Parameters
+    ----------
+    audio_dir : str
+        Folder of the files.
+    relpaths : list of str
+        Paths relative to ``audio_dir``.
+    probe : callable
+        ``probe(path)`` → reason (str) or ``None``, e.g.
+        ``audio_processing.check_audio``.
+    cache_path : str or None
+        CSV remembering each file's size, modification time and result, so
+        that only new or changed files are probed again.
+    version : str
+        Identifies the probe; a cache written by another version is ignored.
+
+    Returns
+    -------
+    dict
+        Relative path → reason, for the files that cannot be used.
+    """
+    cache = read_checks(cache_path, version) if cache_path else {}
+    entries, problems = {}, {}
+    for rel in relpaths:
+        reason = name_problem(rel)
+        if reason is None:
+            stat = os.stat(os.path.join(audio_dir, rel))
+            known = cache.get(rel)
+            if known is not None and known[:2] == (stat.st_size, stat.st_mtime_ns):
+                reason = known[2] or None
+            else:
+                reason = probe(os.path.join(audio_dir, rel))
+            entries[rel] = (stat.st_size, stat.st_mtime_ns, reason or "")
+        if reason:
+            problems[rel] = " ".join(reason.split())
+    if cache_path and entries != cache:
+        write_checks(cache_path, version, entries)
+    return problems
 
 
 def class_ids(classes):

@@ -15,9 +15,10 @@ stereo (channels last, as Keras expects). Row 0 is the lowest frequency.
 
 import io
 import os
-import tempfile
 
 import numpy as np
+
+from atomic import write_bytes
 
 DEFAULTS = {
     "sr": 16000,
@@ -114,6 +115,57 @@ def load_audio(path, sr=DEFAULTS["sr"], channels="mono"):
     return y.astype(np.float32, copy=False), int(sr)
 
 
+#: Sample formats that can hold NaN or infinity: :func:`check_audio` decodes these.
+FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
+
+
+def check_audio(path, block_frames=1 << 18):
+    """Why an audio file cannot be used, or ``None`` if it can.
+
+    A cheap check made before any job runs: it reads the header, and decodes
+    only files stored as floating point (the only ones that can hold NaN or
+    infinity), block by block so memory stays small.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The audio file.
+    block_frames : int
+        Frames decoded at a time for the finiteness check.
+
+    Returns
+    -------
+    str or None
+        The reason in plain words (e.g. ``'the file is empty (0 bytes)'``),
+        or ``None`` for a usable file.
+
+    Notes
+    -----
+    Integer and compressed files are not decoded here: damage inside their
+    audio data is found by the spectrogram job, which names the file.
+    """
+    import soundfile
+
+    try:
+        if os.path.getsize(path) == 0:
+            return "the file is empty (0 bytes)"
+        info = soundfile.info(path)
+    except Exception as err:  # noqa: BLE001 - libsndfile says why in its message
+        return f"cannot decode audio: {_decode_reason(path, err)}"
+    if info.samplerate <= 0 or info.channels <= 0:
+        return f"the header gives {info.samplerate} Hz and {info.channels} channels"
+    if info.frames <= 0:
+        return "the file holds no audio samples"
+    if info.subtype in FLOAT_SUBTYPES:
+        try:
+            for block in soundfile.blocks(path, blocksize=block_frames, dtype="float32"):
+                if not np.all(np.isfinite(block)):
+                    return "the audio holds NaN or infinite samples"
+        except Exception as err:  # noqa: BLE001
+            return f"cannot decode audio: {_decode_reason(path, err)}"
+    return None
+
+
 def _decode_reason(path, err):
     """One line saying why ``path`` could not be decoded (libsndfile's words if it has any)."""
     import soundfile
@@ -123,7 +175,8 @@ def _decode_reason(path, err):
     except Exception as sf_err:  # noqa: BLE001 - we only want its message
         err = sf_err
     lines = str(err).strip().splitlines()
-    return lines[-1].strip() if lines else type(err).__name__
+    reason = lines[-1].strip() if lines else type(err).__name__
+    return reason.removeprefix(f"Error opening {os.fspath(path)!r}: ")
 
 
 def fix_duration(y, n_samples, mode="right"):
@@ -349,26 +402,11 @@ def from_pixels(pixels, channels=1):
     return np.stack([p[::-1, :] for p in parts], axis=-1)
 
 
-def _atomic_write(path, data):
-    """Write bytes to ``path`` through a temporary file and a rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path)[-8:])
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save_npy(x, path):
     """Save the float32 array exactly, atomically."""
     buf = io.BytesIO()
     np.save(buf, np.asarray(x, dtype=np.float32), allow_pickle=False)
-    _atomic_write(path, buf.getvalue())
+    write_bytes(path, buf.getvalue())
 
 
 def save_png(x, path):
@@ -377,7 +415,7 @@ def save_png(x, path):
 
     buf = io.BytesIO()
     Image.fromarray(to_pixels(x), mode="L").save(buf, format="PNG", optimize=False)
-    _atomic_write(path, buf.getvalue())
+    write_bytes(path, buf.getvalue())
 
 
 def load_png(path, channels=1):
@@ -438,3 +476,239 @@ def process_file(audio_path, npy_path, png_path, settings=None):
     save_npy(x, npy_path)
     save_png(x, png_path)
     return x.shape
+
+
+# --- Axes of a spectrogram, and back to audio (the report's gallery, the listening check) ---
+
+
+def _fmax(sr, settings):
+    """The highest frequency kept, Hz: ``fmax``, or ``sr / 2`` when it is ``None``."""
+    return settings["fmax"] if settings["fmax"] is not None else sr / 2.0
+
+
+def linear_band(sr, settings):
+    """Which STFT bins a linear spectrogram keeps: ``fmin <= f <= fmax``.
+
+    Parameters
+    ----------
+    sr : int
+        Sample rate of the audio.
+    settings : dict
+        Complete spectrogram settings (see :data:`DEFAULTS`).
+
+    Returns
+    -------
+    np.ndarray
+        Boolean mask over the ``n_fft // 2 + 1`` STFT bins.
+    """
+    import librosa
+
+    freqs = librosa.fft_frequencies(sr=sr, n_fft=settings["n_fft"])
+    return (freqs >= settings["fmin"]) & (freqs <= _fmax(sr, settings))
+
+
+def _pool_coordinates(coords, factor):
+    """Coordinates of pooled rows or frames: the mean of each whole block (as :func:`pool`)."""
+    n = len(coords) // factor
+    return np.asarray(coords[: n * factor], dtype=float).reshape(n, factor).mean(axis=1)
+
+
+def frequencies(sr, settings=None):
+    """Frequency in Hz of each row of a spectrogram, row 0 first (the lowest).
+
+    Parameters
+    ----------
+    sr : int
+        Sample rate the spectrogram was computed at (``settings['sr']``, or
+        the file's own rate when that is ``None``).
+    settings : dict or None
+        Spectrogram settings; missing keys take :data:`DEFAULTS`.
+
+    Returns
+    -------
+    np.ndarray
+        Mel: the centre frequencies of the mel filters; linear: the STFT bin
+        frequencies between ``fmin`` and ``fmax``. With ``freq_pool`` > 1 the
+        mean over each pooled block, so the length is the array's row count.
+    """
+    import librosa
+
+    s = settings_with_defaults(settings)
+    if s["type"] == "mel":
+        edges = librosa.mel_frequencies(s["n_mels"] + 2, fmin=s["fmin"], fmax=_fmax(sr, s))
+        freqs = edges[1:-1]  # filter i rises from edges[i], peaks at edges[i + 1]
+    else:
+        freqs = librosa.fft_frequencies(sr=sr, n_fft=s["n_fft"])[linear_band(sr, s)]
+    return _pool_coordinates(freqs, s["freq_pool"])
+
+
+def frame_times(n_frames, sr, settings=None):
+    """Time in seconds of the centre of each frame (column) of a spectrogram.
+
+    Parameters
+    ----------
+    n_frames : int
+        Number of columns of the array (after time pooling).
+    sr : int
+        Sample rate the spectrogram was computed at.
+    settings : dict or None
+        Spectrogram settings; missing keys take :data:`DEFAULTS`.
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(n_frames,)``; frame ``t`` of the STFT is centred at
+        ``t * hop_length / sr``, and a pooled column at the mean of its block.
+    """
+    s = settings_with_defaults(settings)
+    times = np.arange(n_frames * s["time_pool"]) * s["hop_length"] / float(sr)
+    return _pool_coordinates(times, s["time_pool"])
+
+
+def decibels(y, sr, settings):
+    """The dB spectrogram of audio in memory, before normalisation.
+
+    The steps of :func:`spectrogram_from_audio` up to :func:`normalize`:
+    padding or cutting to ``duration``, :func:`power_spectrogram`,
+    :func:`to_db`. Shape ``(n_freq, n_frames)`` or ``(channels, n_freq, n_frames)``.
+    """
+    s = settings_with_defaults(settings)
+    if s["duration"] is not None:
+        y = fix_duration(y, int(round(s["duration"] * sr)), s["pad_mode"])
+    if y.shape[-1] < 1:
+        raise AudioError("the clip is empty after padding/cutting")
+    return to_db(power_spectrogram(y, sr, s), s)
+
+
+def db_bounds(db, settings):
+    """The dB values that :func:`normalize` maps to 0 and 1.
+
+    Parameters
+    ----------
+    db : np.ndarray or None
+        The dB spectrogram (only read with ``normalize='minmax'``).
+    settings : dict
+        Complete spectrogram settings.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``: the array's own minimum and maximum for ``'minmax'``,
+        ``db_range`` for ``'fixed_db'``.
+    """
+    if settings["normalize"] == "minmax":
+        return float(np.min(db)), float(np.max(db))
+    low, high = settings["db_range"]
+    return float(low), float(high)
+
+
+def file_db_bounds(path, settings=None):
+    """The dB range that normalised the spectrogram of an audio file to [0, 1].
+
+    With ``normalize='minmax'`` the range is each file's own and is not stored
+    in the ``.npy``: it is recomputed from the audio with the same settings
+    (:func:`decibels`). With ``'fixed_db'`` it is ``db_range`` and the audio
+    is not read.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)`` in dB.
+    """
+    s = settings_with_defaults(settings)
+    if s["normalize"] != "minmax":
+        return db_bounds(None, s)
+    y, sr = load_audio(path, sr=s["sr"], channels=s["channels"])
+    return db_bounds(decibels(y, sr, s), s)
+
+
+def unpool(x, time_pool=1, freq_pool=1, n_freq=None, n_frames=None):
+    """Undo :func:`pool` as far as it can be undone: repeat each block's value.
+
+    Parameters
+    ----------
+    x : np.ndarray
+        Shape ``(..., n_freq_pooled, n_frames_pooled)``.
+    time_pool, freq_pool : int
+        The pooling factors.
+    n_freq, n_frames : int or None
+        Rows and frames before pooling; the ones :func:`pool` dropped are
+        filled with the last row or frame. ``None`` adds none.
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(..., n_freq, n_frames)``.
+    """
+    x = np.repeat(np.repeat(x, freq_pool, axis=-2), time_pool, axis=-1)
+    pad_f = 0 if n_freq is None else max(0, n_freq - x.shape[-2])
+    pad_t = 0 if n_frames is None else max(0, n_frames - x.shape[-1])
+    if pad_f or pad_t:
+        x = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(0, pad_f), (0, pad_t)], mode="edge")
+    return x
+
+
+def invert(x, sr, bounds, settings=None, n_iter=32, seed=0):
+    """Audio from a normalised spectrogram: an approximation by Griffin-Lim.
+
+    The [0, 1] values are mapped back to dB with ``bounds``, then to power
+    (or magnitude), pooling is undone by repetition, a mel spectrogram is
+    turned into an STFT magnitude (non-negative least squares, librosa's
+    ``mel_to_stft``), and Griffin-Lim estimates the phase, which the
+    spectrogram does not hold. Levels below ``top_db`` and detail removed by
+    pooling are lost; with ``normalize='minmax'`` so is the absolute level.
+
+    Parameters
+    ----------
+    x : np.ndarray
+        float in [0, 1], ``(n_freq, n_frames)`` or ``(n_freq, n_frames, 2)``.
+    sr : int
+        Sample rate the spectrogram was computed at.
+    bounds : tuple of float
+        ``(low, high)`` dB mapped to 0 and 1 (:func:`file_db_bounds`).
+    settings : dict or None
+        The spectrogram settings it was computed with.
+    n_iter : int
+        Griffin-Lim iterations.
+    seed : int
+        Seed of Griffin-Lim's random initial phase (the same input gives the
+        same audio).
+
+    Returns
+    -------
+    np.ndarray
+        float32 audio at ``sr``: ``(n,)`` for mono, ``(2, n)`` for stereo;
+        ``duration * sr`` samples when ``duration`` is set.
+    """
+    import librosa
+
+    s = settings_with_defaults(settings)
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 3:  # (freq, time, channels) -> (channels, freq, time)
+        x = np.moveaxis(x, -1, 0)
+    band = linear_band(sr, s)
+    n_rows = s["n_mels"] if s["type"] == "mel" else int(band.sum())
+    length = int(round(s["duration"] * sr)) if s["duration"] is not None else None
+    n_frames = 1 + length // s["hop_length"] if length is not None else None
+    x = unpool(x, s["time_pool"], s["freq_pool"], n_rows, n_frames)
+    low, high = bounds
+    db = low + x.astype(np.float64) * (high - low)
+    level = librosa.db_to_amplitude(db) if s["power"] == 1.0 else librosa.db_to_power(db)
+    if s["type"] == "mel":
+        magnitude = librosa.feature.inverse.mel_to_stft(
+            level, sr=sr, n_fft=s["n_fft"], power=s["power"], fmin=s["fmin"], fmax=_fmax(sr, s)
+        )
+    else:
+        magnitude = np.zeros(level.shape[:-2] + band.shape + level.shape[-1:])
+        magnitude[..., band, :] = level ** (1.0 / s["power"])
+    y = librosa.griffinlim(
+        magnitude,
+        n_iter=n_iter,
+        hop_length=s["hop_length"],
+        win_length=s["win_length"],
+        n_fft=s["n_fft"],
+        window=s["window"],
+        length=length,
+        random_state=seed,
+    )
+    return y.astype(np.float32)

@@ -8,6 +8,7 @@ import numpy as np
 
 import audio_processing
 import loaders
+from atomic import write_text
 
 SPLITS = ("test", "holdout")
 
@@ -71,11 +72,8 @@ def main(metrics_npy, metrics_png, npy_manifest, png_manifest, channels, out_jso
         with open(path, encoding="utf-8") as f:
             metrics[branch] = json.load(f)
     record = comparison(metrics, largest_difference(npy_manifest, png_manifest, channels))
-    with open(out_json, "w", encoding="utf-8") as f:
-        json.dump(record, f, indent=2)
-        f.write("\n")
-    with open(out_md, "w", encoding="utf-8") as f:
-        f.write(markdown(record))
+    write_text(out_json, json.dumps(record, indent=2) + "\n")
+    write_text(out_md, markdown(record))
 
 
 if "snakemake" in globals():

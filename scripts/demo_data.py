@@ -33,8 +33,9 @@ import hashlib
 import math
 import os
 import sys
-import tempfile
 from typing import TYPE_CHECKING
+
+from atomic import atomic_path
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
@@ -495,18 +496,8 @@ def _write_wav_atomic(path: str, y, sr: int) -> None:
     """Write 16-bit PCM WAV to ``path`` via a temporary file and `os.replace`."""
     import soundfile as sf
 
-    folder = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         sf.write(tmp, y, sr, subtype="PCM_16", format="WAV")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def write_demo(out_dir: str | os.PathLike, plan: list[dict] | None = None) -> list[str]:

@@ -12,6 +12,8 @@ import sys
 import numpy as np
 import pandas as pd
 
+from atomic import atomic_path
+
 META = ["filename", "author", "class", "class_id", "split", "height", "width"]
 
 
@@ -49,14 +51,12 @@ def write_pixel_table(manifest, root, out_csv):
             "set spectrogram.duration so every clip has the same length"
         )
     height, width = images[0].shape
-    tmp = f"{out_csv}.tmp"
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
+    with atomic_path(out_csv) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(META + [f"pixel_{i}" for i in range(height * width)])
         meta = manifest.assign(height=height, width=width)[META]
         for row, img in zip(meta.itertuples(index=False), images):
             writer.writerow(list(row) + img.ravel().tolist())
-    os.replace(tmp, out_csv)
 
 
 if "snakemake" in globals():

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from atomic import atomic_path
+
 LABEL_COLUMNS = {"author": str, "class": str, "id": str, "split": str}
 
 
@@ -100,13 +102,12 @@ def stack_npy(manifest_csv, out_path, root=None):
     table = read_manifest(manifest_csv)
     root = root if root is not None else os.path.dirname(manifest_csv) or "."
     shape = (len(table),) + _shape_of(table)
-    tmp = f"{out_path}.tmp.npy"
-    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
-    for i, name in enumerate(table["filename"]):
-        out[i] = with_channel_axis(np.load(os.path.join(root, name)))
-    out.flush()
-    del out
-    os.replace(tmp, out_path)
+    with atomic_path(out_path) as tmp:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+        for i, name in enumerate(table["filename"]):
+            out[i] = with_channel_axis(np.load(os.path.join(root, name)))
+        out.flush()
+        del out
 
 
 def load_npy_data(manifest_csv="results/final_specs.csv", stack=None, root=None):

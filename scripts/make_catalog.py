@@ -2,7 +2,8 @@
 
 Writes ``results/catalog.csv`` (the table both manifests are built from),
 ``results/classes.csv`` (class → class_id, sorted names) and
-``results/split_summary.csv`` (files and authors per split and class).
+``results/split_summary.csv`` (files and authors per split and class) and
+``results/rejected.csv`` (audio files left out under ``on_bad_audio: skip``, with the reason).
 """
 
 import sys
@@ -11,6 +12,7 @@ import pandas as pd
 
 import audio_files as labelling
 import splits
+from atomic import atomic_path
 
 
 def audio_facts(path):
@@ -27,29 +29,33 @@ def audio_facts(path):
         return librosa.get_duration(path=path), int(sr), 0
 
 
-def build_catalog(audio_dir, relpaths, labels, split):
-    """Label, number and split the clips.
+def file_table(relpaths, labels, split, audio_dir=None):
+    """Label, number and split the clips: what the catalog holds apart from audio facts.
+
+    Also run at parse time by ``rules/common.smk``, so that a labelling or
+    split problem stops the run before any job.
 
     Parameters
     ----------
-    audio_dir : str
-        Folder of the audio files.
     relpaths : list of str
-        Audio paths relative to ``audio_dir``.
+        Audio paths relative to the audio folder.
     labels : dict
         The ``labels`` section of the configuration.
     split : dict
         The ``split`` section of the configuration.
+    audio_dir : str or None
+        Folder of the audio files, for the ``audio_path`` column.
 
     Returns
     -------
-    catalog : pandas.DataFrame
-        One row per clip: id, audio_path, class, class_id, author, split,
-        duration, sample_rate, channels; sorted by id.
-    classes : pandas.DataFrame
-        class, class_id.
-    summary : pandas.DataFrame
-        Realised files and authors per split and class.
+    pandas.DataFrame
+        One row per clip, in the order of ``relpaths``: id, audio_path, class,
+        class_id, author, split.
+
+    Raises
+    ------
+    audio_files.LabelError, splits.SplitError
+        With a message naming the file or the key and what to do.
     """
     pairs = labelling.label_files(relpaths, labels["from"], labels["pattern"], labels["csv"])
     table = pd.DataFrame(
@@ -71,25 +77,63 @@ def build_catalog(audio_dir, relpaths, labels, split):
         holdout_fraction=split["holdout_fraction"],
         assign=split["assign"],
     )
+    return table
+
+
+def single_file_classes(table):
+    """Messages for classes with a single file: such a class cannot be both trained and tested."""
+    counts = table["class"].value_counts()
+    return [
+        f"{table.loc[table['class'] == cls, 'audio_path'].iloc[0]}: the only file of class {cls!r}; "
+        "a class needs files for training and for testing: add recordings of it or move this file out"
+        for cls in sorted(counts[counts == 1].index, key=str)
+    ]
+
+
+def build_catalog(audio_dir, relpaths, labels, split):
+    """The catalog: :func:`file_table` plus audio facts, and its two summaries.
+
+    Returns
+    -------
+    catalog : pandas.DataFrame
+        One row per clip: id, audio_path, class, class_id, author, split,
+        duration, sample_rate, channels; sorted by id.
+    classes : pandas.DataFrame
+        class, class_id.
+    summary : pandas.DataFrame
+        Realised files and authors per split and class.
+    """
+    table = file_table(relpaths, labels, split, audio_dir)
     facts = [audio_facts(path) for path in table["audio_path"]]
     table["duration"] = [round(d, 6) for d, _, _ in facts]
     table["sample_rate"] = [sr for _, sr, _ in facts]
     table["channels"] = [ch for _, _, ch in facts]
     table = table.sort_values("id", kind="stable").reset_index(drop=True)
+    ids = labelling.class_ids(table["class"])
     classes = pd.DataFrame({"class": list(ids), "class_id": list(ids.values())})
     return table, classes, splits.split_summary(table)
 
 
-def main(audio, audio_dir, labels, split, out_catalog, out_classes, out_summary):
-    """Build and write the three tables."""
+def rejected_table(rejected):
+    """The rejected files as a table: file, reason (sorted by file)."""
+    return pd.DataFrame(sorted(rejected), columns=["file", "reason"])
+
+
+def main(audio, audio_dir, labels, split, rejected, out):
+    """Build and write the catalog, classes, split summary and rejected-files tables."""
     prefix = audio_dir.rstrip("/") + "/"
     relpaths = [path[len(prefix) :] for path in audio]
     table, classes, summary = build_catalog(audio_dir, relpaths, labels, split)
     for message in splits.class_warnings(table):
         print(f"warning: {message}", file=sys.stderr)
-    table.to_csv(out_catalog, index=False)
-    classes.to_csv(out_classes, index=False)
-    summary.to_csv(out_summary, index=False)
+    for name, frame in [
+        ("catalog", table),
+        ("classes", classes),
+        ("summary", summary),
+        ("rejected", rejected_table(rejected)),
+    ]:
+        with atomic_path(out[name]) as tmp:
+            frame.to_csv(tmp, index=False)
 
 
 if "snakemake" in globals():
@@ -99,7 +143,6 @@ if "snakemake" in globals():
         snakemake.params.audio_dir,
         snakemake.params.labels,
         snakemake.params.split,
-        snakemake.output.catalog,
-        snakemake.output.classes,
-        snakemake.output.summary,
+        snakemake.params.rejected,
+        snakemake.output,
     )

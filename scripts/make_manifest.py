@@ -11,6 +11,8 @@ import sys
 import numpy as np
 import pandas as pd
 
+from atomic import atomic_path
+
 COLUMNS = ["filename", "audio_path", "id", "author", "class", "class_id", "split", "duration", "sample_rate", "shape"]
 FOLDERS = {"npy": "specs", "png": "spect"}
 
@@ -68,7 +70,8 @@ def main(catalog_csv, out_csv, branch, channels):
     """Build and write one manifest next to the spectrogram folders."""
     catalog = pd.read_csv(catalog_csv, dtype={"id": str, "author": str, "class": str}, keep_default_na=False)
     manifest = build_manifest(catalog, os.path.dirname(out_csv) or ".", branch, channels)
-    manifest.to_csv(out_csv, index=False)
+    with atomic_path(out_csv) as tmp:
+        manifest.to_csv(tmp, index=False)
 
 
 if "snakemake" in globals():

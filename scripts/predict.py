@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import audio_files  # noqa: E402
 import audio_processing  # noqa: E402
 import loaders  # noqa: E402
+from atomic import atomic_path  # noqa: E402
 
 
 def provenance_path(model_path):
@@ -70,10 +71,8 @@ def predict_files(model_path, paths, batch_size=64):
 
 def write_csv(table, out_csv):
     """Write atomically."""
-    os.makedirs(os.path.dirname(out_csv) or ".", exist_ok=True)
-    tmp = f"{out_csv}.tmp"
-    table.to_csv(tmp, index=False)
-    os.replace(tmp, out_csv)
+    with atomic_path(out_csv) as tmp:
+        table.to_csv(tmp, index=False)
 
 
 def cli(argv=None):

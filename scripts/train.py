@@ -20,6 +20,7 @@ import pandas as pd
 
 import evaluation
 import loaders
+from atomic import atomic_path, write_text
 
 PACKAGES = ["snakemake", "librosa", "soundfile", "soxr", "numpy", "pandas", "pillow", "keras", "tensorflow-cpu",
             "scikit-learn", "matplotlib"]
@@ -67,14 +68,6 @@ def class_weights(labels, n_classes, mode):
     full = {i: 1.0 for i in range(n_classes)}
     full.update({int(c): float(w) for c, w in zip(present, weights)})
     return full
-
-
-def atomic_write_text(path, text):
-    """Write text through a temporary file and a rename."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def train(data, training, threads=None):
@@ -170,15 +163,17 @@ def main(branch, data_path, stack, training, config, repo, threads, out):
     model, history = train(data, training, threads)
     metrics, confusion, wrong = evaluate(model, data, training["batch_size"])
     os.makedirs(os.path.dirname(out["history"]), exist_ok=True)
-    history.to_csv(out["history"], index=False)
-    atomic_write_text(out["metrics"], json.dumps(metrics, indent=2) + "\n")
-    confusion.to_csv(out["confusion"])
-    wrong.to_csv(out["misclassified"], index=False)
+    with atomic_path(out["history"]) as tmp:
+        history.to_csv(tmp, index=False)
+    write_text(out["metrics"], json.dumps(metrics, indent=2) + "\n")
+    with atomic_path(out["confusion"]) as tmp:
+        confusion.to_csv(tmp)
+    with atomic_path(out["misclassified"]) as tmp:
+        wrong.to_csv(tmp, index=False)
     record = provenance(branch, data, data_path, config, repo)
-    atomic_write_text(out["provenance"], json.dumps(record, indent=2) + "\n")
-    tmp = out["model"].removesuffix(".keras") + ".tmp.keras"
-    model.save(tmp)
-    os.replace(tmp, out["model"])
+    write_text(out["provenance"], json.dumps(record, indent=2) + "\n")
+    with atomic_path(out["model"]) as tmp:
+        model.save(tmp)
     print(f"{branch}: test accuracy {metrics['test']['accuracy'] if metrics['test'] else 'n/a'}", file=sys.stderr)
 
 

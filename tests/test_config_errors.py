@@ -59,5 +59,32 @@ def test_unlabelled_file_is_named(setup, tmp_path):
 
     shutil.copytree(audio, tmp_path / "a")
     shutil.copy(tmp_path / "a" / "hum" / "ann_0.WAV", tmp_path / "a" / "stray-take.wav")
+    out = dry_run_error(work, audio, "on_bad_audio: fail\n", audio_dir=tmp_path / "a")
+    assert "stray-take.wav" in out and "labels.pattern" in out and "does not match" in out
+
+
+def test_empty_audio_dir_setting(setup):
+    work, audio = setup
+    assert "audio_dir" in dry_run_error(work, audio, "", audio_dir="''")
+
+
+def test_fewer_authors_than_splits(setup, tmp_path):
+    work, audio = setup
+    import shutil
+
+    shutil.copytree(audio, tmp_path / "a")
+    for path in (tmp_path / "a").rglob("cyd_*"):
+        path.unlink()
+    out = dry_run_error(work, audio, "split:\n  assign: {}\n", audio_dir=tmp_path / "a")
+    assert "2 authors outside holdout cannot fill the 3 splits" in out and "split.assign" in out
+
+
+def test_class_with_a_single_file(setup, tmp_path):
+    work, audio = setup
+    import shutil
+
+    shutil.copytree(audio, tmp_path / "a")
+    (tmp_path / "a" / "solo").mkdir()
+    shutil.copy(tmp_path / "a" / "hum" / "ann_0.WAV", tmp_path / "a" / "solo" / "ann_0.wav")
     out = dry_run_error(work, audio, "", audio_dir=tmp_path / "a")
-    assert "stray-take.wav" in out and "labels.pattern" in out
+    assert "solo/ann_0.wav: the only file of class 'solo'" in out and "add recordings" in out

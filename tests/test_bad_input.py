@@ -1,0 +1,147 @@
+"""Broken, unusual and hostile audio files: each broken one named and left out (or the run stopped),
+each unusual one processed correctly, no file name ever run as a command."""
+
+import os
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import audio_files
+import audio_processing
+from bad_corpus import BROKEN, HOSTILE, UNUSUAL, make_bad_corpus
+from workflow import SMALL_CONFIG, STAGE, copy_workflow, planned, run
+
+SETTINGS = audio_processing.settings_with_defaults({"sr": 16000, "duration": 0.5, "n_mels": 32, "n_fft": 512})
+SHAPE = (32, 1 + 8000 // 256)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bad") / "audio"
+    good = make_bad_corpus(folder)
+    return folder, good
+
+
+@pytest.mark.parametrize("rel", sorted(BROKEN))
+def test_check_names_what_is_wrong(corpus, rel):
+    folder, _ = corpus
+    if rel in ("hum/stray-take.wav",) or "{" in rel:
+        assert audio_processing.check_audio(folder / rel) is None  # readable audio, rejected for its name
+        return
+    reason = audio_processing.check_audio(folder / rel)
+    assert reason and BROKEN[rel] in reason
+    assert str(folder) not in reason  # the path is in the file column, not repeated in the reason
+
+
+@pytest.mark.parametrize("rel", sorted(UNUSUAL))
+def test_unusual_files_are_processed(corpus, rel):
+    folder, _ = corpus
+    assert audio_processing.check_audio(folder / rel) is None
+    x = audio_processing.spectrogram(folder / rel, SETTINGS)
+    assert x.shape == SHAPE and x.dtype == np.float32
+    assert np.all(np.isfinite(x)) and x.min() >= 0.0 and x.max() <= 1.0
+    if "silence" not in rel:
+        assert x.max() == 1.0  # minmax: a real signal spans [0, 1]
+
+
+def test_silence_gives_zeros_not_nan(corpus):
+    folder, _ = corpus
+    assert not audio_processing.spectrogram(folder / "bark/silence_1.wav", SETTINGS).any()
+
+
+def test_check_files_probes_each_version_once(tmp_path):
+    folder = tmp_path / "a"
+    folder.mkdir()
+    (folder / "x.wav").write_bytes(b"")
+    (folder / "y.wav").write_bytes(b"abc")
+    calls = []
+
+    def probe(path):
+        calls.append(os.path.basename(path))
+        return None if os.path.getsize(path) else "empty"
+
+    cache = str(tmp_path / "checks.csv")
+    rels = ["x.wav", "y.wav", "bad\nname.wav"]
+    assert audio_files.check_files(str(folder), rels, probe, cache, "v1") == {
+        "x.wav": "empty",
+        "bad\nname.wav": "the file name holds a control character (newline, tab, ...): rename the file",
+    }
+    assert sorted(calls) == ["x.wav", "y.wav"]
+    audio_files.check_files(str(folder), rels, probe, cache, "v1")
+    assert len(calls) == 2  # nothing changed: nothing probed
+    (folder / "x.wav").write_bytes(b"now audio")
+    assert audio_files.check_files(str(folder), rels, probe, cache, "v1") == {"bad\nname.wav": audio_files.name_problem(rels[2])}
+    assert calls[2:] == ["x.wav"]  # only the changed file
+    audio_files.check_files(str(folder), rels, probe, cache, "v2")
+    assert sorted(calls[3:]) == ["x.wav", "y.wav"]  # a new probe version checks everything again
+
+
+@pytest.fixture(scope="module")
+def skipped_run(corpus, tmp_path_factory):
+    """The spectrogram stage on the corpus with on_bad_audio: skip, in batches of 4 files."""
+    folder, good = corpus
+    work = copy_workflow(tmp_path_factory.mktemp("skip") / "wf")
+    config = SMALL_CONFIG.format(audio_dir=folder).replace("files_per_job: 1", "files_per_job: 4")
+    (work / "c.yaml").write_text(config + "on_bad_audio: skip\n")
+    proc = run(work, "--cores", "2", *STAGE, "results/rejected.csv", "--configfile", "c.yaml")
+    return work, folder, good, proc.stdout
+
+
+def test_skip_lists_every_broken_file(skipped_run):
+    work, folder, _, out = skipped_run
+    rejected = pd.read_csv(work / "results/rejected.csv")
+    assert list(rejected.columns) == ["file", "reason"]
+    assert sorted(rejected["file"]) == sorted(f"{folder}/{rel}" for rel in BROKEN)
+    for file, reason in zip(rejected["file"], rejected["reason"]):
+        assert BROKEN[file[len(str(folder)) + 1 :]] in reason
+    n_found = len(BROKEN) + len(skipped_run[2])
+    assert f"{len(BROKEN)} of {n_found} audio files left out" in out
+
+
+def test_skip_keeps_every_good_file(skipped_run):
+    work, _, good, _ = skipped_run
+    manifest = pd.read_csv(work / "results/final_specs.csv", dtype=str, keep_default_na=False)
+    assert sorted(manifest["id"]) == sorted(audio_files.file_id(rel) for rel in good)
+    for name in manifest["filename"]:
+        x = np.load(work / "results" / name)
+        assert x.shape == SHAPE and np.all(np.isfinite(x)) and 0.0 <= x.min() and x.max() <= 1.0
+    pixels = pd.read_csv(work / "results/train_data.csv")
+    assert len(pixels) == len(good)
+    catalog = pd.read_csv(work / "results/catalog.csv", dtype=str, keep_default_na=False)
+    assert audio_files.file_id(HOSTILE) in set(catalog["id"])
+    assert not set(catalog["id"]) & {audio_files.file_id(rel) for rel in BROKEN}
+
+
+def test_no_file_name_is_run(skipped_run):
+    work, folder, _, _ = skipped_run
+    for place in (work, folder, folder / "hum", work / "results", os.getcwd(), os.path.expanduser("~"), "/tmp"):
+        assert not os.path.exists(os.path.join(place, "PWNED")), place
+        assert not os.path.exists(os.path.join(place, "PWNED2")), place
+
+
+def test_fixed_file_is_taken_in(skipped_run, tmp_path):
+    work, folder, _, _ = skipped_run
+    fixed = tmp_path / "audio"
+    shutil.copytree(folder, fixed)
+    shutil.copy(fixed / "bark/ann_0.WAV", fixed / "bark/empty_1.wav")
+    (work / "fixed.yaml").write_text(
+        SMALL_CONFIG.format(audio_dir=fixed).replace("files_per_job: 1", "files_per_job: 4") + "on_bad_audio: skip\n"
+    )
+    rules, ids = planned(work, "results/final_specs.csv", "--configfile", "fixed.yaml")
+    assert "bark/empty_1" in ids
+
+
+def test_fail_stops_before_any_job(corpus, tmp_path):
+    folder, _ = corpus
+    work = copy_workflow(tmp_path / "wf")
+    (work / "c.yaml").write_text(SMALL_CONFIG.format(audio_dir=folder) + "on_bad_audio: fail\n")
+    proc = run(work, "-n", "--configfile", "c.yaml", check=False)
+    assert proc.returncode != 0
+    first = sorted(BROKEN)[0]
+    message = [line for line in proc.stdout.splitlines() if f"{folder}/{first}" in line]
+    assert message, proc.stdout[-2000:]
+    assert BROKEN[first] in message[0] and "on_bad_audio: skip" in message[0]
+    assert f"and {len(BROKEN) - 1} more" in message[0]
+    assert "rule spectrogram" not in proc.stdout and not (work / "results/specs").exists()
