@@ -1,0 +1,110 @@
+"""Faults: a run killed with SIGKILL at any moment recovers to byte-identical outputs; two clean runs
+agree to the byte; a second Snakemake on a running directory is refused and the first is unharmed."""
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from workflow import SMALL_CONFIG, SNAKEMAKE, STAGE, copy_workflow, make_audio_folder, run
+
+TARGETS = STAGE + ["results/rejected.csv", "results/catalog.csv"]
+KILLS = 10
+
+
+def outputs(work):
+    """Digest of every file under results/ (the checks cache and temporary files aside)."""
+    found = {}
+    for path in sorted((work / "results").rglob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            found[str(path.relative_to(work))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def fresh(work):
+    """Forget every output and every record of earlier runs."""
+    for name in ("results", "logs", "benchmarks", ".snakemake"):
+        shutil.rmtree(work / name, ignore_errors=True)
+
+
+def start(work, *args):
+    """Start snakemake in its own process group (so a kill takes its children too)."""
+    return subprocess.Popen(
+        SNAKEMAKE + list(args),
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    base = tmp_path_factory.mktemp("faults")
+    audio = base / "audio"
+    make_audio_folder(audio, per=1)
+    work = copy_workflow(base / "wf")
+    config = SMALL_CONFIG.format(audio_dir=audio).replace("files_per_job: 1", "files_per_job: 2")
+    (work / "c.yaml").write_text(config)
+    began = time.monotonic()
+    run(work, "--cores", "2", *TARGETS, "--configfile", "c.yaml")
+    wall = time.monotonic() - began
+    return work, audio, outputs(work), wall
+
+
+def test_two_clean_runs_are_byte_identical(setup, tmp_path):
+    work, audio, reference, _ = setup
+    other = copy_workflow(tmp_path / "wf")
+    shutil.copy(work / "c.yaml", other / "c.yaml")
+    run(other, "--cores", "1", *TARGETS, "--configfile", "c.yaml")
+    assert outputs(other) == reference
+    assert any(name.endswith(".png") for name in reference) and any(name.endswith(".npy") for name in reference)
+
+
+def test_sigkill_at_ten_moments_then_rerun(setup):
+    work, _, reference, wall = setup
+    moments = sorted(np.random.default_rng(2026).uniform(0.5, wall, KILLS))
+    interrupted = 0
+    for moment in moments:
+        fresh(work)
+        proc = start(work, "--cores", "2", *TARGETS, "--configfile", "c.yaml")
+        time.sleep(moment)
+        if proc.poll() is None:
+            interrupted += 1
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        # A run killed after it locked the directory leaves the lock behind (Snakemake cannot tell a dead
+        # run from one on another host): --unlock, then a plain rerun (the profile sets rerun-incomplete).
+        if any((work / ".snakemake" / "locks").glob("*.lock")):
+            run(work, "--unlock", *TARGETS, "--configfile", "c.yaml")
+        run(work, "--cores", "2", *TARGETS, "--configfile", "c.yaml")
+        assert outputs(work) == reference, f"outputs differ after a kill at {moment:.2f} s"
+    assert interrupted >= KILLS // 2, f"only {interrupted} of {KILLS} kills hit a running workflow"
+
+
+def test_second_run_is_refused_while_one_runs(setup):
+    work, _, reference, _ = setup
+    fresh(work)
+    # The first run trains a model too, so that it is still running when the second one starts.
+    first = start(work, "--cores", "1", *TARGETS, "results/model_npy.keras", "--configfile", "c.yaml")
+    locks = work / ".snakemake" / "locks"
+    deadline = time.monotonic() + 120
+    while not (locks.is_dir() and any(locks.glob("*.lock"))):
+        assert first.poll() is None, "the first run ended before it locked the directory"
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    second = run(work, "--cores", "1", *TARGETS, "--configfile", "c.yaml", check=False)
+    still_running = first.poll() is None
+    out, _ = first.communicate(timeout=600)
+    assert still_running, "the first run finished before the second was refused: make the first run longer"
+    assert second.returncode != 0
+    assert "Directory cannot be locked" in second.stdout
+    assert first.returncode == 0, out[-3000:]
+    assert {name: digest for name, digest in outputs(work).items() if name in reference} == reference
+    assert (work / "results/model_npy.keras").is_file()
