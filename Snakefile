@@ -6,12 +6,17 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/demo.smk"
 include: "rules/spectrogram.smk"
 include: "rules/manifest.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
+include: "rules/report.smk"
+include: "rules/listen.smk"
 
 
 wildcard_constraints:
@@ -28,6 +33,12 @@ localrules:
     compare_branches,
     plot_history,
     plot_confusion,
+    gallery,
+    effective_config,
+    split_summary_page,
+    rejected_page,
+    comparison_page,
+    listen,
 
 
 rule all:
@@ -41,3 +52,8 @@ rule all:
             figure=["training_curves", "confusion_matrix"],
         ),
         "results/split_summary.csv",
+        "results/figures/gallery.png",
+        "results/effective_config.yaml",
+        "results/report/split_summary.html",
+        "results/report/rejected.html",
+        "results/report/branch_comparison.html",

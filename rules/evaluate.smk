@@ -2,7 +2,13 @@ rule plot_history:
     input:
         "results/{branch}/history.csv",
     output:
-        "results/figures/{branch}_training_curves.png",
+        report(
+            "results/figures/{branch}_training_curves.png",
+            caption="../report/training_curves.rst",
+            category="Training",
+            subcategory="{branch} branch",
+            labels={"figure": "training curves"},
+        ),
     log:
         "logs/plot_history_{branch}.log",
     conda:
@@ -17,7 +23,13 @@ rule plot_confusion:
     input:
         "results/{branch}/confusion_matrix.csv",
     output:
-        "results/figures/{branch}_confusion_matrix.png",
+        report(
+            "results/figures/{branch}_confusion_matrix.png",
+            caption="../report/confusion_matrix.rst",
+            category="Training",
+            subcategory="{branch} branch",
+            labels={"figure": "confusion matrix"},
+        ),
     log:
         "logs/plot_confusion_{branch}.log",
     conda:

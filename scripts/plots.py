@@ -1,6 +1,5 @@
 """Figures of a trained branch: training curves and the confusion matrix (matplotlib, Agg)."""
 
-import os
 import sys
 
 import matplotlib
@@ -9,13 +8,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from atomic import atomic_path  # noqa: E402
 
-def _save(fig, out_png):
-    """Save a figure atomically, without a timestamp in its metadata."""
-    tmp = f"{out_png}.tmp.png"
-    fig.savefig(tmp, dpi=120, bbox_inches="tight", metadata={"Software": None})
+
+def save_figure(fig, out_png):
+    """Save a figure as PNG atomically, without a timestamp or software name in its metadata."""
+    with atomic_path(out_png) as tmp:
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
-    os.replace(tmp, out_png)
 
 
 def plot_history(history_csv, out_png, title=""):
@@ -31,7 +31,7 @@ def plot_history(history_csv, out_png, title=""):
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)
-    _save(fig, out_png)
+    save_figure(fig, out_png)
 
 
 def plot_confusion(confusion_csv, out_png, title=""):
@@ -47,7 +47,7 @@ def plot_confusion(confusion_csv, out_png, title=""):
     for (i, j), n in pd.DataFrame(table.to_numpy()).stack().items():
         ax.text(j, i, int(n), ha="center", va="center", color="white" if n > top / 2 else "black", fontsize=8)
     ax.set_title(title)
-    _save(fig, out_png)
+    save_figure(fig, out_png)
 
 
 if "snakemake" in globals():
