@@ -73,7 +73,11 @@ def screen(audio_dir, relpaths):
     labels = config["labels"]
     try:
         audio_files.label_files(
-            readable, labels["from"], labels["pattern"], labels["csv"], problems=rejected
+            readable,
+            labels["from"],
+            labels["pattern"],
+            labels["csv"],
+            problems=rejected,
         )
     except audio_files.LabelError as err:
         raise WorkflowError(f"{err} (audio_dir: {audio_dir})") from None
@@ -100,7 +104,9 @@ def check_table(audio_dir, relpaths):
     import splits
 
     try:
-        table = make_catalog.file_table(relpaths, config["labels"], config["split"], audio_dir)
+        table = make_catalog.file_table(
+            relpaths, config["labels"], config["split"], audio_dir
+        )
     except (audio_files.LabelError, splits.SplitError) as err:
         raise WorkflowError(f"{err} (audio_dir: {audio_dir})") from None
     problems = make_catalog.single_file_classes(table)

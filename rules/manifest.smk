@@ -4,16 +4,8 @@ rule catalog:
     output:
         catalog="results/catalog.csv",
         classes="results/classes.csv",
-        summary=report(
-            "results/split_summary.csv",
-            caption="../report/split_summary.rst",
-            category="Data",
-        ),
-        rejected=report(
-            "results/rejected.csv",
-            caption="../report/rejected.rst",
-            category="Data",
-        ),
+        summary="results/split_summary.csv",
+        rejected="results/rejected.csv",
     log:
         "logs/catalog.log",
     conda:

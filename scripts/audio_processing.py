@@ -234,7 +234,7 @@ def power_spectrogram(y, sr, settings):
     """
     import librosa
 
-    fmax = settings["fmax"] if settings["fmax"] is not None else sr / 2.0
+    fmax = _fmax(sr, settings)
     stft = dict(
         n_fft=settings["n_fft"],
         hop_length=settings["hop_length"],
@@ -252,9 +252,7 @@ def power_spectrogram(y, sr, settings):
             **stft,
         )
     spec = np.abs(librosa.stft(y, **stft)) ** settings["power"]
-    freqs = librosa.fft_frequencies(sr=sr, n_fft=settings["n_fft"])
-    band = (freqs >= settings["fmin"]) & (freqs <= fmax)
-    return spec[..., band, :]
+    return spec[..., linear_band(sr, settings), :]
 
 
 def to_db(spec, settings):
@@ -280,10 +278,7 @@ def normalize(db, settings):
     maps ``db_range`` ``[low, high]`` to [0, 1] and clips, the same scale
     for every file.
     """
-    if settings["normalize"] == "minmax":
-        low, high = float(np.min(db)), float(np.max(db))
-    else:
-        low, high = (float(v) for v in settings["db_range"])
+    low, high = db_bounds(db, settings)
     span = high - low
     if span <= 0:
         return np.zeros(db.shape, dtype=np.float32)
@@ -329,11 +324,7 @@ def spectrogram_from_audio(y, sr, settings=None):
         float32 in [0, 1], ``(n_freq, n_frames)`` or ``(n_freq, n_frames, 2)``.
     """
     s = settings_with_defaults(settings)
-    if s["duration"] is not None:
-        y = fix_duration(y, int(round(s["duration"] * sr)), s["pad_mode"])
-    if y.shape[-1] < 1:
-        raise AudioError("the clip is empty after padding/cutting")
-    x = normalize(to_db(power_spectrogram(y, sr, s), s), s)
+    x = normalize(decibels(y, sr, s), s)
     x = pool(x, s["time_pool"], s["freq_pool"], s["pool_mode"])
     if x.ndim == 3:  # (channels, freq, time) -> (freq, time, channels)
         x = np.moveaxis(x, 0, -1)

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from workflow import SMALL_CONFIG, SNAKEMAKE, STAGE, copy_workflow, make_audio_folder, run
+from workflow import ENV, SMALL_CONFIG, SNAKEMAKE, STAGE, copy_workflow, make_audio_folder, run
 
 TARGETS = STAGE + ["results/rejected.csv", "results/catalog.csv"]
 KILLS = 10
@@ -37,6 +37,7 @@ def start(work, *args):
     return subprocess.Popen(
         SNAKEMAKE + list(args),
         cwd=work,
+        env=ENV,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -12,7 +12,7 @@ import pytest
 import loaders
 from workflow import ROOT, planned, run
 
-DOWNSTREAM_OF_TRAINING = {"train", "plot_history", "plot_confusion", "compare_branches", "all"}
+DOWNSTREAM_OF_TRAINING = {"train", "plot_history", "plot_confusion", "compare_branches", "comparison_page", "all"}
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +126,8 @@ def test_training_setting_reruns_only_training(demo):
     (demo / "change.yaml").write_text("training:\n  epochs: 3\n")
     rules, _ = planned(demo, "--configfile", "change.yaml")
     # the stacked NPY file is temp(): it is rebuilt for the new training, nothing upstream is
-    assert set(rules) == DOWNSTREAM_OF_TRAINING | {"stack_npy"} and rules["train"] == 2
+    # effective_config: the configuration changed; stack_npy: its output is temp()
+    assert set(rules) == DOWNSTREAM_OF_TRAINING | {"stack_npy", "effective_config"} and rules["train"] == 2
 
 
 def test_same_seed_gives_the_same_weights_and_metrics(demo, tmp_path):
