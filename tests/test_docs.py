@@ -1,10 +1,12 @@
 """README documents every configuration key exactly as the schema defines it."""
 
+import re
 from pathlib import Path
 
 import yaml
 
 import config_docs
+from workflow import copy_workflow, run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,3 +36,21 @@ def test_config_yaml_sets_only_schema_keys_with_schema_defaults():
 def test_every_schema_key_has_a_description():
     schema = yaml.safe_load((ROOT / "schemas" / "config.schema.yaml").read_text())
     assert all(row.count("|") >= 5 and not row.endswith("|  |") for row in config_docs.rows(schema["properties"]))
+
+
+def rule_edges(dot):
+    """The edges of a rule graph in DOT as (rule, rule) pairs (node numbers vary from run to run)."""
+    names = dict(re.findall(r'^\s*(\d+)\[label = "([^"]+)"', dot, flags=re.M))
+    return {(names[a], names[b]) for a, b in re.findall(r"^\s*(\d+) -> (\d+)", dot, flags=re.M)}
+
+
+def test_rulegraph_picture_is_current(tmp_path):
+    work = copy_workflow(tmp_path / "wf")
+    current = rule_edges(run(work, "--rulegraph", "--quiet", "all", "all", "--config", "files_per_job=1").stdout)
+    assert ("spectrogram", "manifest_npy") in current
+    assert current == rule_edges((ROOT / "docs" / "rulegraph.dot").read_text()), (
+        "the rule graph changed: redraw docs/rulegraph.dot and docs/rulegraph.svg (see README, What it does)"
+    )
+    svg = (ROOT / "docs" / "rulegraph.svg").read_text()
+    for rule in ("spectrogram", "catalog", "train", "gallery"):
+        assert f">{rule}<" in svg
