@@ -62,7 +62,7 @@ rule train_data:
     log:
         "logs/train_data.log",
     benchmark:
-        "benchmarks/train_data.tsv"
+        "results/benchmarks/train_data.tsv"
     conda:
         "../envs/audio.yaml"
     script:

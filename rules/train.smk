@@ -25,7 +25,7 @@ rule train:
     log:
         "logs/train_{branch}.log",
     benchmark:
-        "benchmarks/train_{branch}.tsv"
+        "results/benchmarks/train_{branch}.tsv"
     conda:
         "../envs/train.yaml"
     threads: config["training"]["threads"]
