@@ -5,13 +5,12 @@ import hashlib
 import os
 import shutil
 import signal
-import subprocess
 import time
 
 import numpy as np
 import pytest
 
-from workflow import ENV, SMALL_CONFIG, SNAKEMAKE, STAGE, copy_workflow, make_audio_folder, run
+from workflow import SMALL_CONFIG, STAGE, copy_workflow, make_audio_folder, run, start
 
 TARGETS = STAGE + ["results/rejected.csv", "results/catalog.csv"]
 KILLS = 10
@@ -30,19 +29,6 @@ def fresh(work):
     """Forget every output and every record of earlier runs."""
     for name in ("results", "logs", "benchmarks", ".snakemake"):
         shutil.rmtree(work / name, ignore_errors=True)
-
-
-def start(work, *args):
-    """Start snakemake in its own process group (so a kill takes its children too)."""
-    return subprocess.Popen(
-        SNAKEMAKE + list(args),
-        cwd=work,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -38,17 +39,29 @@ ENV = dict(os.environ)
 ENV.setdefault("SLURM_CONF", os.devnull)
 
 
-def run(workdir, *args, check=True, timeout=900):
-    """Run snakemake in ``workdir``; return the completed process (stdout and stderr merged)."""
-    proc = subprocess.run(
+def start(workdir, *args):
+    """Start snakemake in ``workdir`` in its own process group (so a kill takes its children too)."""
+    return subprocess.Popen(
         SNAKEMAKE + list(args),
         cwd=workdir,
         env=ENV,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        timeout=timeout,
+        start_new_session=True,
     )
+
+
+def run(workdir, *args, check=True, timeout=900):
+    """Run snakemake in ``workdir``; return the completed process (stdout and stderr merged)."""
+    child = start(workdir, *args)
+    try:
+        out, _ = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)  # the whole group: no job outlives the test
+        child.communicate()
+        raise
+    proc = subprocess.CompletedProcess(child.args, child.returncode, out)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}")
     return proc
