@@ -193,16 +193,21 @@ def batch_outputs(batch, branch):
 
 
 def make_spectrograms(audio, npy, png, settings, log):
-    """The work of a spectrogram job, in this process: both branches from one computation per file."""
-    import audio_processing
+    """The work of a spectrogram job: both branches from one computation per file.
 
-    for source, npy_path, png_path in zip(audio, npy, png):
-        try:
-            audio_processing.process_file(source, npy_path, png_path, settings)
-        except audio_processing.AudioError as err:
-            message = f"{source}: {err}"
-            Path(log).write_text(f"{message}\n")
-            raise WorkflowError(message) from None
+    The files go to this Snakemake process's pool of warm worker processes
+    (``scripts/workers.py``), which falls back to this process where a pool
+    cannot help (one core).
+    """
+    import workers
+
+    problem = workers.process_files(
+        list(zip(audio, npy, png)), settings, workflow.cores or 1
+    )
+    if problem is not None:
+        message = "{}: {}".format(*problem)
+        Path(log).write_text(f"{message}\n")
+        raise WorkflowError(message)
 
 
 BRANCH_DATA = {

@@ -2,6 +2,8 @@
 # a declared output. With files_per_job: 1 there is one job per file; otherwise the files are
 # grouped into batches by a hash of their id (see scripts/audio_files.py: plan_batches), one
 # rule per batch, so Snakemake's per-job bookkeeping is paid per batch instead of per file.
+# The jobs run in threads of the Snakemake process and hand their files to its pool of warm
+# worker processes (make_spectrograms, scripts/workers.py), so every core computes.
 # The group "spectrograms" only matters on a cluster (Snakemake ignores groups locally):
 # profiles/slurm bundles many batches into one cluster job with group-components.
 if FILES_PER_JOB == 1:

@@ -1,30 +1,38 @@
-"""Smoke tests: the benchmark commands run on tiny sizes, so they cannot rot."""
+"""Smoke test: the benchmark command runs on tiny sizes, so it cannot rot."""
 
+import os
 import re
 import subprocess
 import sys
 
 import pytest
 
-from workflow import FSDD, ROOT
+from workflow import ENV, FSDD, ROOT
 
-
-def bench(*args):
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout
+TINY = ["--fsdd-files", "24", "--notebook-files", "2", "--dry-sizes", "40", "--memory-sizes", "24,48",
+        "--load-files", "40", "--cores", "2"]
 
 
 @pytest.mark.skipif(not FSDD.is_dir(), reason=f"{FSDD} not found: the benchmark reads FSDD from ../shared")
-def test_spectrogram_benchmark_prints_its_ratio():
-    out = bench("benchmarks/spectrograms.py", "--files", "24", "--cores", "2")
-    assert "24 FSDD files" in out
-    ratio = float(re.search(r"ratio workflow / cold loop: ([0-9.]+)x", out).group(1))
-    assert ratio > 0
-
-
-def test_loading_benchmark_prints_its_ratios():
-    out = bench("benchmarks/loading.py", "--files", "40")
-    rows = re.findall(r"^(pixel CSV|NPY files|NPY stack).*?([0-9.]+)x$", out, re.M)
-    assert [name for name, _ in rows] == ["pixel CSV", "NPY files", "NPY stack"]
-    assert float(rows[0][1]) == 1.0
+def test_benchmark_prints_the_five_measurements_next_to_their_goals(tmp_path):
+    out = tmp_path / "results.md"
+    proc = subprocess.run([sys.executable, "benchmarks/run.py", *TINY, "--out", str(out)], cwd=ROOT, env=ENV,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    table = out.read_text()
+    assert table.strip() == proc.stdout.strip()
+    assert f"machine with {os.cpu_count()} cores (2 used)" in table
+    rows = re.findall(r"^\| ([1-5]) \| (.+?) \| (.+?) \| (.+?) \| (yes|\*\*no\*\*) \|$", table, re.M)
+    assert sorted({number for number, *_ in rows}) == ["1", "2", "3", "4", "5"]
+    goals = {goal for *_, goal, _ in rows}
+    assert {"≤ 2×", "≥ 35×", "≤ 10%", "≤ 1.2× bare", "≥ 20×", "≤ 1.5×"} <= goals
+    ratios = [float(m) for m in re.findall(r"\| ([0-9.]+)(?:×|%) ", table)]
+    assert ratios and all(r > 0 for r in ratios)
+    # the rerun after one changed file: its single batch (all 24 files here) and the aggregates, nothing else
+    jobs = next(measured for number, what, measured, _, _ in rows if what == "jobs of that rerun")
+    spectrograms = [job for job in jobs.split(", ") if job.startswith("spectrogram")]
+    assert len(spectrograms) == 1 and spectrograms[0].endswith(" (24 files)")
+    assert sorted(set(jobs.split(", ")) - set(spectrograms)) == ["catalog", "manifest_npy", "manifest_png"]
+    # every run has its peak RSS
+    runs = re.findall(r"^\| (workflow|bare|in-process|seed-002)[^|]*\|[^|]*\|[^|]*\|[^|]*\| ([0-9]+) \|$", table, re.M)
+    assert len(runs) >= 8 and all(int(mb) > 0 for _, mb in runs)

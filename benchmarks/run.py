@@ -1,0 +1,518 @@
+"""The speed benchmark: the five measurements of the speed issue, side by side in one run.
+
+1. Cold spectrogram stage (both branches and their manifests) on FSDD: the
+   workflow against an in-process loop doing the same per-file work on the
+   same cores in a fresh process (the limit), and against the seed-002
+   notebook loop (librosa + a matplotlib figure per file) timed on a sample.
+2. Incremental: one file's content changes; the rerun's wall time against the
+   cold run's, and exactly which jobs ran.
+3. Up-to-date ``snakemake -n results/model_npy.keras`` at several sizes of
+   tiny synthetic clips (made here, in a temporary folder), against a bare
+   one-rule Snakemake workflow over the same files.
+4. Training-data load: the legacy pixel CSV against the NPY files and the
+   memory-mapped stack (``benchmarks/loading.py``).
+5. Peak memory (RSS of the whole process tree) of the cold spectrogram stage
+   at two sizes (FSDD, and FSDD linked several times under new names).
+
+Every figure is printed next to its goal, with the machine's core count, and
+the peak RSS of every run. Nothing is written to the repository: the work
+happens in copies of the workflow in a temporary folder (``--work`` keeps
+them).
+
+Usage::
+
+    .venv/bin/python benchmarks/run.py --out benchmarks/results.md      # full size: about an hour on 2 cores
+    .venv/bin/python benchmarks/run.py --fsdd-files 300 --dry-sizes 1000 --memory-sizes 300,1000
+"""
+
+import argparse
+import datetime
+import io
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from workflow import ENV, FSDD, copy_workflow  # noqa: E402
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+FSDD_SETTINGS = {"sr": 8000, "duration": 1.0, "n_fft": 256, "hop_length": 80, "n_mels": 40, "fmax": 4000.0}
+FSDD_CONFIG = {
+    "labels": {"from": "pattern", "pattern": r"^(?P<class>\d)_(?P<author>[a-z]+)_\d+$"},
+    "spectrogram": FSDD_SETTINGS,
+    "split": {"by": "author", "fractions": {"train": 1.0, "val": 0.0, "test": 0.0},
+              "assign": {"val": ["jackson"], "test": ["theo"]}},
+}
+# Tiny clips and a tiny model: the dry-run benchmark measures the DAG, not the work.
+SYNTHETIC_CONFIG = {
+    "labels": {"from": "pattern", "pattern": r"^(?P<class>[^/]+)/(?P<author>[^_/]+)_\d+$"},
+    "spectrogram": {"sr": 8000, "duration": 0.1, "n_fft": 128, "hop_length": 64, "n_mels": 16, "fmax": 4000.0},
+    "split": {"by": "file", "fractions": {"train": 0.8, "val": 0.1, "test": 0.1}},
+    "training": {"epochs": 1, "conv_blocks": 1, "filters": 4, "dense_units": 8, "early_stopping_patience": 0},
+}
+STAGE = ["results/final_specs.csv", "results/final_spects.csv"]
+BARE_SNAKEFILE = """\
+import os
+
+DIR = config["audio_dir"]
+IDS = sorted(
+    os.path.relpath(os.path.join(root, name), DIR)[: -len(".wav")]
+    for root, _, names in os.walk(DIR)
+    for name in names
+    if name.endswith(".wav")
+)
+
+
+rule all:
+    input:
+        expand("out/{id}.npy", id=IDS),
+
+
+rule one:
+    input:
+        DIR + "/{id}.wav",
+    output:
+        "out/{id}.npy",
+    shell:
+        "touch {output}"
+"""
+
+
+# --- measuring -------------------------------------------------------------------------------------
+
+
+class PeakRSS:
+    """Poll the summed RSS of a process and all its descendants every 0.1 s; keep the peak.
+
+    Forked workers share pages with their parent, which the sum counts once
+    per process: the figure is an upper bound of the memory in use.
+    """
+
+    def __init__(self, pid):
+        import psutil
+
+        self.proc, self.peak, self._stop = psutil.Process(pid), 0, threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self):
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                tree = [self.proc] + self.proc.children(recursive=True)
+                total = 0
+                for proc in tree:
+                    try:
+                        total += proc.memory_info().rss
+                    except psutil.Error:
+                        pass
+                self.peak = max(self.peak, total)
+            except psutil.Error:
+                pass
+            time.sleep(0.1)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def mb(self):
+        return self.peak / 2**20
+
+
+def timed_run(cmd, cwd, timeout=None):
+    """Run ``cmd``; return (wall s, peak RSS MB, output). Raises SystemExit when it fails."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    with PeakRSS(proc.pid) as rss:
+        out, _ = proc.communicate(timeout=timeout)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}) in {cwd}: {' '.join(map(str, cmd))}\n{out[-3000:]}")
+    return wall, rss.mb, out
+
+
+def snakemake(work, *args, timeout=None):
+    """Run Snakemake in ``work`` (quietly); return (wall s, peak RSS MB, output)."""
+    return timed_run([*SNAKEMAKE, *args], work, timeout=timeout)
+
+
+JOB = re.compile(r"^\s*(?:local)?rule (\w+):\s*$")
+
+
+def planned_jobs(out):
+    """Jobs of a ``snakemake -n`` output: rule names in order, and the spectrogram files per job."""
+    jobs, current = [], None
+    for line in out.splitlines():
+        match = JOB.match(line)
+        if match:
+            jobs.append([match.group(1), 0])
+            current = jobs[-1]
+        elif current is not None and line.strip().startswith("output:"):
+            current[1] = line.count("results/specs/")
+            current = None
+    return jobs
+
+
+def describe_jobs(jobs):
+    """``spectrogram_b042 (23 files), catalog, manifest_npy`` from :func:`planned_jobs`."""
+    return ", ".join(f"{rule} ({n} files)" if rule.startswith("spectrogram") else rule for rule, n in jobs)
+
+
+# --- the workloads ---------------------------------------------------------------------------------
+
+
+def write_config(work, audio_dir, base):
+    import yaml
+
+    (work / "bench.yaml").write_text(yaml.safe_dump({"audio_dir": str(audio_dir), **base}, sort_keys=False))
+
+
+def link_fsdd(folder, n, copies=1):
+    """``n`` FSDD recordings as symbolic links in ``folder``; ``copies > 1`` links each again under new names."""
+    folder.mkdir(parents=True)
+    files = sorted(FSDD.glob("*.wav"))
+    picked = [files[i * len(files) // n] for i in range(n)] if n < len(files) else files
+    for copy in range(copies):
+        for f in picked:
+            digit, speaker, index = f.stem.split("_")
+            os.symlink(f, folder / f"{digit}_{speaker}_{int(index) + 1000 * copy}.wav")
+    return sorted(folder.iterdir())
+
+
+def make_clips(folder, n, sr=8000, seconds=0.1):
+    """``n`` tiny distinct WAV clips ``c{class}/a{author}_{i}.wav`` (10 classes, 20 authors)."""
+    import numpy as np
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    samples = int(sr * seconds)
+    sf.write(buf, np.zeros(samples, np.float32), sr, format="WAV", subtype="PCM_16")
+    header = buf.getvalue()[: -2 * samples]
+    t = np.arange(samples) / sr
+    noise = np.random.default_rng(0).standard_normal((97, samples)) * 0.01
+    for i in range(n):
+        c, a = i % 10, (i // 10) % 20
+        y = 0.3 * np.sin(2 * np.pi * (200 + 50 * c) * t) + noise[i % 97] * (1 + i % 13)
+        (folder / f"c{c}").mkdir(parents=True, exist_ok=True)
+        (folder / f"c{c}" / f"a{a:02d}_{i:06d}.wav").write_bytes(header + (y * 32767).astype("<i2").tobytes())
+
+
+def loop_main(args):
+    """The in-process loop (run in a fresh process): every file's two branches on ``cores`` cores."""
+    import workers
+
+    spec = json.loads(Path(args.loop).read_text())
+    problem = workers.process_files(spec["jobs"], spec["settings"], spec["cores"])
+    if problem is not None:
+        raise SystemExit("{}: {}".format(*problem))
+
+
+def notebook_main(args):
+    """The seed-002 notebook loop (run in a fresh process): returns seconds per file after one warm-up file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import librosa
+    import librosa.display
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    spec = json.loads(Path(args.notebook).read_text())
+    out = Path(spec["out"])
+
+    def paint(sound, dest):  # the cell of seed 002, unchanged but for the destination folder
+        melody, speed = librosa.load(sound, sr=None)
+        spectogram = librosa.amplitude_to_db(np.abs(librosa.stft(melody)), ref=np.max)
+        plt.figure(figsize=(10, 4))
+        librosa.display.specshow(spectogram, sr=speed, x_axis="time", y_axis="log")
+        plt.colorbar(format="%+2.0f dB")
+        plt.savefig(dest)
+        plt.close()
+
+    paint(spec["files"][0], out / "warmup.png")
+    start = time.perf_counter()
+    for sound in spec["files"][1:]:
+        paint(sound, out / (Path(sound).stem + "-Spectogram.png"))
+    print(json.dumps({"per_file": (time.perf_counter() - start) / (len(spec["files"]) - 1)}))
+
+
+def helper(kind, spec, tmp):
+    """Run this script's ``--loop`` or ``--notebook`` part in a fresh process; (wall s, peak MB, output)."""
+    path = tmp / f"{kind}.json"
+    path.write_text(json.dumps(spec))
+    return timed_run([sys.executable, __file__, f"--{kind}", str(path)], cwd=ROOT)
+
+
+# --- the five measurements -------------------------------------------------------------------------
+
+
+def cold_stage(tmp, n, cores, notebook_files):
+    """Measurement 1 (and the 3k figure of 5): workflow, in-process loop and notebook on the same files."""
+    work = copy_workflow(tmp / "stage" / "wf")
+    audio = tmp / "stage" / "audio"
+    files = link_fsdd(audio, n)
+    write_config(work, audio, FSDD_CONFIG)
+
+    out = tmp / "loop"
+    jobs = [(str(f), str(out / "specs" / f"{f.stem}.npy"), str(out / "spect" / f"{f.stem}.png")) for f in files]
+    loop_wall, loop_rss, _ = helper("loop", {"jobs": jobs, "settings": FSDD_SETTINGS, "cores": cores}, tmp)
+
+    sample = [str(f) for f in files[:: max(1, len(files) // (notebook_files + 1))][: notebook_files + 1]]
+    (tmp / "notebook").mkdir()
+    nb_wall, nb_rss, nb_out = helper("notebook", {"files": sample, "out": str(tmp / "notebook")}, tmp)
+    per_file = json.loads(nb_out.strip().splitlines()[-1])["per_file"]
+
+    flow_wall, flow_rss, _ = snakemake(work, *STAGE, "--cores", str(cores), "--configfile", "bench.yaml")
+    made = len(list((work / "results" / "specs").glob("*.npy")))
+    if made != n:
+        raise SystemExit(f"the workflow made {made} spectrograms, not {n}")
+    return {
+        "work": work, "audio": audio, "n": n,
+        "loop": (loop_wall, loop_rss), "flow": (flow_wall, flow_rss),
+        "notebook": {"per_file": per_file, "files": len(sample) - 1, "rss": nb_rss},
+    }
+
+
+def incremental(stage, cores):
+    """Measurement 2: change one recording's content, rerun and time it; which jobs ran."""
+    import soundfile as sf
+
+    work, audio = stage["work"], stage["audio"]
+    victim = sorted(audio.iterdir())[0]
+    y, sr = sf.read(victim, dtype="float32")
+    victim.unlink()  # a symbolic link to FSDD: replace it by a file of our own, never touch FSDD
+    sf.write(victim, 0.5 * y, sr, subtype="PCM_16")
+    wall, rss, out = snakemake(work, *STAGE, "--cores", str(cores), "--configfile", "bench.yaml")
+    jobs = planned_jobs(out)  # Snakemake prints every job it runs as the dry run would list it
+    return {"file": victim.name, "jobs": jobs, "wall": wall, "rss": rss}
+
+
+def dry_runs(tmp, n, cores):
+    """Measurement 3 at one size: build everything, then time the up-to-date dry run, and the bare workflow's."""
+    base = tmp / f"dry{n}"
+    audio = base / "audio"
+    make_clips(audio, n)
+    work = copy_workflow(base / "wf")
+    write_config(work, audio, SYNTHETIC_CONFIG)
+    build, build_rss, _ = snakemake(work, "results/model_npy.keras", "--cores", str(cores), "--configfile", "bench.yaml")
+    wall, rss, out = snakemake(work, "-n", "results/model_npy.keras", "--configfile", "bench.yaml")
+    if planned_jobs(out):
+        raise SystemExit(f"the workflow at {n} files is not up to date after its run:\n{out[-2000:]}")
+
+    bare = base / "bare"
+    bare.mkdir()
+    (bare / "Snakefile").write_text(BARE_SNAKEFILE)
+    for wav in audio.rglob("*.wav"):  # up to date: every output exists and is newer than its input
+        target = bare / "out" / wav.relative_to(audio).with_suffix(".npy")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.touch()
+    bare_wall, bare_rss, bare_out = timed_run(
+        [*SNAKEMAKE, "-n", "--config", f"audio_dir={audio}"], bare)
+    if planned_jobs(bare_out):
+        raise SystemExit(f"the bare workflow at {n} files is not up to date:\n{bare_out[-2000:]}")
+    shutil.rmtree(base, ignore_errors=True)
+    return {"n": n, "build": (build, build_rss), "dry": (wall, rss), "bare": (bare_wall, bare_rss)}
+
+
+def memory(tmp, n, cores):
+    """Measurement 5 at one size: the cold stage on FSDD linked ``n // 3000`` times (or a subset)."""
+    base = tmp / f"mem{n}"
+    files = len(list(FSDD.glob("*.wav")))
+    copies = max(1, -(-n // files))
+    audio = base / "audio"
+    link_fsdd(audio, min(n, files) if copies == 1 else files, copies)
+    for extra in sorted(audio.iterdir())[n:]:
+        extra.unlink()
+    work = copy_workflow(base / "wf")
+    write_config(work, audio, FSDD_CONFIG)
+    wall, rss, _ = snakemake(work, *STAGE, "--cores", str(cores), "--configfile", "bench.yaml")
+    shutil.rmtree(base, ignore_errors=True)
+    return {"n": n, "wall": wall, "rss": rss}
+
+
+def loading(n):
+    """Measurement 4: ``benchmarks/loading.py``'s three loaders on ``n`` spectrograms of 64x63."""
+    import loading as bench
+
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        bench.make_run(folder, n)
+        csv_mb = os.path.getsize(folder / "train_data.csv") / 2**20
+        csv = bench.timed(lambda: bench.loaders.load_csv_data(str(folder / "train_data.csv")))[0]
+        files = bench.timed(lambda: bench.loaders.load_npy_data(str(folder / "final_specs.csv")))[0]
+        stack = bench.timed(lambda: bench.loaders.load_npy_data(
+            str(folder / "final_specs.csv"), stack=str(folder / "stack.npy")))[0]
+    return {"n": n, "csv_mb": csv_mb, "csv": csv, "files": files, "stack": stack}
+
+
+# --- the report ------------------------------------------------------------------------------------
+
+
+def verdict(ok):
+    return "yes" if ok else "**no**"
+
+
+def report(r, args):
+    """The Markdown table of the run."""
+    lines = []
+    when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    import snakemake as sm
+
+    lines.append(f"Benchmark of {when}: machine with {os.cpu_count()} cores ({args.cores} used), "
+                 f"Python {platform.python_version()}, Snakemake {sm.__version__}; "
+                 f"load average at the end {os.getloadavg()[0]:.1f}.")
+    lines.append("")
+    lines.append("| # | measurement | measured | goal | met |")
+    lines.append("| --- | --- | --- | --- | --- |")
+    s = r.get("stage")
+    if s:
+        flow, loop = s["flow"][0], s["loop"][0]
+        nb_total = s["notebook"]["per_file"] * s["n"]
+        lines.append(f"| 1 | cold spectrogram stage, {s['n']:,} FSDD files, both branches + manifests: "
+                     f"workflow ÷ in-process loop, {args.cores} cores | {flow / loop:.1f}× ({flow:.1f} s ÷ {loop:.1f} s) "
+                     f"| ≤ 2× | {verdict(flow / loop <= 2)} |")
+        lines.append(f"| 1 | seed-002 notebook loop ÷ workflow (notebook timed on {s['notebook']['files']} files, "
+                     f"{1 / s['notebook']['per_file']:.1f} files/s) | {nb_total / flow:.0f}× "
+                     f"({nb_total:.0f} s ÷ {flow:.1f} s) | ≥ 35× | {verdict(nb_total / flow >= 35)} |")
+    inc = r.get("incremental")
+    if inc:
+        flow = s["flow"][0]
+        spectro = [job for job in inc["jobs"] if job[0].startswith("spectrogram")]
+        only_own = len(spectro) == 1 and all(
+            job[0].startswith("spectrogram") or job[0] in ("catalog", "manifest_npy", "manifest_png")
+            for job in inc["jobs"])
+        lines.append(f"| 2 | one file's content changed ({inc['file']}): rerun ÷ cold | "
+                     f"{100 * inc['wall'] / flow:.0f}% ({inc['wall']:.1f} s ÷ {flow:.1f} s) | ≤ 10% | "
+                     f"{verdict(inc['wall'] / flow <= 0.10)} |")
+        lines.append(f"| 2 | jobs of that rerun | {describe_jobs(inc['jobs'])} | its own batch + aggregates | "
+                     f"{verdict(only_own)} |")
+    for d in r.get("dry", []):
+        limit = {10000: 10.0, 50000: 45.0}.get(d["n"])
+        wall, bare = d["dry"][0], d["bare"][0]
+        goal = f"≤ {limit:.0f} s, ≤ 1.2× bare" if limit else "≤ 1.2× bare"
+        ok = wall / bare <= 1.2 and (limit is None or wall <= limit)
+        lines.append(f"| 3 | up-to-date `snakemake -n results/model_npy.keras`, {d['n']:,} files ÷ bare one-rule "
+                     f"workflow | {wall:.1f} s ÷ {bare:.1f} s = {wall / bare:.2f}× | {goal} | {verdict(ok)} |")
+    ld = r.get("loading")
+    if ld:
+        lines.append(f"| 4 | training-data load, {ld['n']:,} spectrograms: pixel CSV ÷ NPY files | "
+                     f"{ld['csv'] / ld['files']:.1f}× ({ld['csv']:.3f} s ÷ {ld['files']:.3f} s) | ≥ 20× | "
+                     f"{verdict(ld['csv'] / ld['files'] >= 20)} |")
+        lines.append(f"| 4 | pixel CSV ÷ NPY stack, memory-mapped (what training reads) | "
+                     f"{ld['csv'] / ld['stack']:.0f}× ({ld['csv']:.3f} s ÷ {ld['stack']:.3f} s) | ≥ 20× | "
+                     f"{verdict(ld['csv'] / ld['stack'] >= 20)} |")
+    mem = r.get("memory", [])
+    if len(mem) >= 2:
+        small, big = mem[0], mem[-1]
+        ratio = big["rss"] / small["rss"]
+        lines.append(f"| 5 | peak memory of the cold stage, {big['n']:,} ÷ {small['n']:,} files | {ratio:.2f}× "
+                     f"({big['rss']:.0f} MB ÷ {small['rss']:.0f} MB) | ≤ 1.5× | {verdict(ratio <= 1.5)} |")
+
+    lines.append("")
+    lines.append("Every run (peak RSS: summed over the process tree, so pages shared by forked workers count "
+                 "once per process):")
+    lines.append("")
+    lines.append("| run | files | wall s | files/s | peak RSS MB |")
+    lines.append("| --- | --- | --- | --- | --- |")
+
+    def row(name, n, wall, rss, rate=True):
+        rate = f"{n / wall:.0f}" if rate else "–"
+        lines.append(f"| {name} | {n:,} | {wall:.1f} | {rate} | {rss:.0f} |")
+
+    if s:
+        row(f"in-process loop, fresh process, {args.cores} cores", s["n"], *s["loop"])
+        nb = s["notebook"]
+        lines.append(f"| seed-002 notebook loop, 1 core (per file, after one warm-up file) | {nb['files']:,} | "
+                     f"{nb['per_file'] * nb['files']:.1f} | {1 / nb['per_file']:.1f} | {nb['rss']:.0f} |")
+        row(f"workflow, cold stage, {args.cores} cores", s["n"], *s["flow"])
+    if inc:
+        row("workflow, rerun after one changed file", 1, inc["wall"], inc["rss"], rate=False)
+    for m in mem:
+        if s and m["n"] == s["n"]:
+            continue
+        row(f"workflow, cold stage, {args.cores} cores", m["n"], m["wall"], m["rss"])
+    for d in r.get("dry", []):
+        row(f"workflow, first run to results/model_npy.keras (tiny clips), {args.cores} cores", d["n"], *d["build"])
+        row("workflow, up-to-date dry run", d["n"], *d["dry"])
+        row("bare one-rule workflow, up-to-date dry run", d["n"], *d["bare"])
+    if ld:
+        lines.append(f"| training-data load: pixel CSV ({ld['csv_mb']:.0f} MB) / NPY files / NPY stack | {ld['n']:,} | "
+                     f"{ld['csv']:.3f} / {ld['files']:.3f} / {ld['stack']:.3f} | – | – |")
+    lines.append("")
+    lines.append("The bare workflow's outputs are created by the benchmark (Snakemake has no metadata records of "
+                 "them to read); the workflow's were made by a real run. Timings on a shared machine vary by "
+                 "±20 %: compare the ratios, measured side by side.")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", help="also write the table to this Markdown file")
+    parser.add_argument("--cores", type=int, default=os.cpu_count(), help="cores for every run (default: all)")
+    parser.add_argument("--fsdd-files", type=int, default=3000, help="files of the cold stage (default 3000)")
+    parser.add_argument("--notebook-files", type=int, default=30, help="files the notebook loop is timed on")
+    parser.add_argument("--dry-sizes", default="1000,10000,50000", help="file counts of the dry runs ('' skips)")
+    parser.add_argument("--memory-sizes", default="3000,30000", help="file counts of the memory runs ('' skips)")
+    parser.add_argument("--load-files", type=int, default=3000, help="spectrograms of the loading benchmark")
+    parser.add_argument("--work", help="keep the work folders here instead of a temporary folder")
+    parser.add_argument("--loop", help=argparse.SUPPRESS)
+    parser.add_argument("--notebook", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.loop:
+        return loop_main(args)
+    if args.notebook:
+        return notebook_main(args)
+    if not FSDD.is_dir():
+        raise SystemExit(f"{FSDD} not found: the benchmark needs ../shared/data/fsdd beside the repository")
+    sizes = {key: [int(v) for v in getattr(args, key).split(",") if v] for key in ("dry_sizes", "memory_sizes")}
+    tmp = Path(args.work or tempfile.mkdtemp(prefix="bench-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    results = {}
+    try:
+        log = lambda text: print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)  # noqa: E731
+        log(f"1. cold stage on {args.fsdd_files} FSDD files (loop, notebook sample, workflow)")
+        results["stage"] = cold_stage(tmp, args.fsdd_files, args.cores, args.notebook_files)
+        log("2. one changed file")
+        results["incremental"] = incremental(results["stage"], args.cores)
+        results["memory"] = []
+        for n in sizes["memory_sizes"]:
+            if n == args.fsdd_files:
+                results["memory"].append({"n": n, "wall": results["stage"]["flow"][0],
+                                          "rss": results["stage"]["flow"][1]})
+            else:
+                log(f"5. cold stage at {n} files (memory)")
+                results["memory"].append(memory(tmp, n, args.cores))
+        results["dry"] = []
+        for n in sizes["dry_sizes"]:
+            log(f"3. dry runs at {n} files (first the full run that makes them up to date)")
+            results["dry"].append(dry_runs(tmp, n, args.cores))
+        log("4. training-data load")
+        results["loading"] = loading(args.load_files)
+    finally:
+        if not args.work:
+            shutil.rmtree(tmp, ignore_errors=True)
+    table = report(results, args)
+    print(table)
+    if args.out:
+        Path(args.out).write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    main()
