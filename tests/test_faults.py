@@ -17,10 +17,10 @@ KILLS = 10
 
 
 def outputs(work):
-    """Digest of every file under results/ (the checks cache and temporary files aside)."""
+    """Digest of every file under results/ (the checks cache, temporary files and run-time records aside)."""
     found = {}
     for path in sorted((work / "results").rglob("*")):
-        if path.is_file() and not path.name.startswith("."):
+        if path.is_file() and not path.name.startswith(".") and path.parent.name != "benchmarks":
             found[str(path.relative_to(work))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return found
 
