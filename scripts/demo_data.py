@@ -35,8 +35,6 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from atomic import atomic_path
-
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
 
@@ -495,6 +493,7 @@ def synthesize_clip(entry: dict) -> "np.ndarray":
 def _write_wav_atomic(path: str, y, sr: int) -> None:
     """Write 16-bit PCM WAV to ``path`` via a temporary file and `os.replace`."""
     import soundfile as sf
+    from atomic import atomic_path  # here, not at the top: planning needs the standard library only
 
     with atomic_path(path) as tmp:
         sf.write(tmp, y, sr, subtype="PCM_16", format="WAV")
