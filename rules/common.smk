@@ -72,7 +72,7 @@ def screen(audio_dir, relpaths):
     readable = [rel for rel in relpaths if rel not in rejected]
     labels = config["labels"]
     try:
-        audio_files.label_files(
+        labelled = audio_files.label_files(
             readable,
             labels["from"],
             labels["pattern"],
@@ -95,17 +95,17 @@ def screen(audio_dir, relpaths):
             f"audio_dir: none of the {len(relpaths)} audio files under {audio_dir!r} can be used "
             f"(e.g. {rel}: {reason})"
         )
-    return usable, rejected
+    return usable, rejected, [pair for pair in labelled if pair is not None]
 
 
-def check_table(audio_dir, relpaths):
-    """Labels and splits of the usable files, computed now so that a problem stops the run before any job."""
+def check_table(audio_dir, relpaths, pairs):
+    """Splits of the usable files (labelled by screen), computed now so that a problem stops the run before any job."""
     import make_catalog
     import splits
 
     try:
         table = make_catalog.file_table(
-            relpaths, config["labels"], config["split"], audio_dir
+            relpaths, config["labels"], config["split"], audio_dir, pairs
         )
     except (audio_files.LabelError, splits.SplitError) as err:
         raise WorkflowError(f"{err} (audio_dir: {audio_dir})") from None
@@ -116,12 +116,12 @@ def check_table(audio_dir, relpaths):
 
 
 AUDIO_DIR, FOUND_FILES = discover()
-AUDIO_FILES, REJECTED = screen(AUDIO_DIR, FOUND_FILES)
+AUDIO_FILES, REJECTED, LABELS = screen(AUDIO_DIR, FOUND_FILES)
 try:
     CLIPS = audio_files.index_files(AUDIO_FILES)
 except audio_files.LabelError as err:
     raise WorkflowError(f"{err} (audio_dir: {AUDIO_DIR})") from None
-check_table(AUDIO_DIR, AUDIO_FILES)
+check_table(AUDIO_DIR, AUDIO_FILES, LABELS)
 
 
 def rejected_files():

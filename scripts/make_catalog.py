@@ -29,7 +29,7 @@ def audio_facts(path):
         return librosa.get_duration(path=path), int(sr), 0
 
 
-def file_table(relpaths, labels, split, audio_dir=None):
+def file_table(relpaths, labels, split, audio_dir=None, pairs=None):
     """Label, number and split the clips: what the catalog holds apart from audio facts.
 
     Also run at parse time by ``rules/common.smk``, so that a labelling or
@@ -45,6 +45,9 @@ def file_table(relpaths, labels, split, audio_dir=None):
         The ``split`` section of the configuration.
     audio_dir : str or None
         Folder of the audio files, for the ``audio_path`` column.
+    pairs : list of tuple or None
+        ``(class, author)`` per file when already known (as at parse time);
+        otherwise computed with :func:`audio_files.label_files`.
 
     Returns
     -------
@@ -57,7 +60,8 @@ def file_table(relpaths, labels, split, audio_dir=None):
     audio_files.LabelError, splits.SplitError
         With a message naming the file or the key and what to do.
     """
-    pairs = labelling.label_files(relpaths, labels["from"], labels["pattern"], labels["csv"])
+    if pairs is None:
+        pairs = labelling.label_files(relpaths, labels["from"], labels["pattern"], labels["csv"])
     table = pd.DataFrame(
         {
             "id": [labelling.file_id(rel) for rel in relpaths],
