@@ -1,11 +1,11 @@
-"""The README's table of configuration keys, generated from schemas/config.schema.yaml.
+"""The table of configuration keys in docs/configuration.md, generated from schemas/config.schema.yaml.
 
 Usage::
 
     python scripts/config_docs.py            # print the table
-    python scripts/config_docs.py --write    # replace it in README.md
+    python scripts/config_docs.py --write    # replace it in docs/configuration.md
 
-``tests/test_docs.py`` fails when README.md and the schema drift apart.
+``tests/test_docs.py`` fails when docs/configuration.md and the schema drift apart.
 """
 
 import argparse
@@ -17,6 +17,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ("labels", "spectrogram", "split", "training")
 START, END = "<!-- config-table:start -->", "<!-- config-table:end -->"
+DOC = ROOT / "docs" / "configuration.md"
 
 
 def _type(spec):
@@ -51,18 +52,19 @@ def table(schema_path=ROOT / "schemas" / "config.schema.yaml"):
     return "\n".join(head + list(rows(schema["properties"])))
 
 
-def replace_in(readme_text, new_table):
-    """README text with the table between the markers replaced."""
+def replace_in(doc_text, new_table):
+    """Markdown text with the table between the markers replaced."""
+    if START not in doc_text or END not in doc_text:
+        raise ValueError(f"the markers {START} and {END} are missing")
     pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    return pattern.sub(lambda _: f"{START}\n{new_table}\n{END}", readme_text)
+    return pattern.sub(lambda _: f"{START}\n{new_table}\n{END}", doc_text)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="update README.md in place")
+    parser.add_argument("--write", action="store_true", help="update docs/configuration.md in place")
     args = parser.parse_args()
     if args.write:
-        readme = ROOT / "README.md"
-        readme.write_text(replace_in(readme.read_text(), table()))
+        DOC.write_text(replace_in(DOC.read_text(), table()))
     else:
         print(table())
