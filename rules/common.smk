@@ -1,6 +1,7 @@
-# Helpers of the workflow: configuration checks, the audio file list and labels (computed
-# once per parse), and the functions the rules call. Keep module-level work cheap: it runs
-# at every parse, and on a cluster in every job.
+# Parse-time helpers of the workflow: configuration checks, the audio files with their labels
+# and splits (computed once per parse), the one table of the two branches' outputs, and the
+# functions the rules call for their inputs, outputs and params. Job bodies live in scripts/.
+# Keep module-level work cheap: it runs at every parse, and on a cluster in every job.
 import functools
 import hashlib
 import os
@@ -13,9 +14,11 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
-import audio_files
+import batches
 import config_checks
 import demo_data
+import discovery
+import labelling
 
 validate(config, workflow.source_path("../schemas/config.schema.yaml"))
 _problems = config_checks.check_config(config)
@@ -23,7 +26,32 @@ if _problems:
     raise WorkflowError("invalid configuration:\n" + "\n".join(_problems))
 
 DEMO_DIR = "results/demo_audio"
-SPEC_DIRS = {"npy": "results/specs", "png": "results/spect"}
+
+# The two branches, side by side: where each file's spectrogram goes (folder/{id}{suffix}), the
+# branch's manifest, and what its training job reads. Every rule and script takes these paths from
+# here (through params:). Both branches hold the same array: float32 exactly in .npy, channels last
+# (n_freq, n_frames[, 2]); 8-bit in .png, a stereo array's channels stacked vertically (channel 0
+# on top; scripts/audio_processing.py). CHANNELS says how many channels each array has.
+BRANCHES = {
+    "npy": {
+        "folder": "results/specs",
+        "suffix": ".npy",
+        "manifest": "results/final_specs.csv",
+        "training": {
+            "data": "results/final_specs.csv",
+            "stack": "results/npy/features.npy",
+        },
+    },
+    "png": {
+        "folder": "results/spect",
+        "suffix": ".png",
+        "manifest": "results/final_spects.csv",
+        "training": {"data": "results/train_data.csv"},
+    },
+}
+CHANNELS = 2 if config["spectrogram"]["channels"] == "stereo" else 1
+# Modules under scripts/ whose code makes the spectrograms (see code_digest).
+SPECTROGRAM_CODE = ("audio_io.py", "spectrogram_math.py", "audio_processing.py")
 
 
 @functools.cache
@@ -43,7 +71,7 @@ def discover():
     """Audio folder and the relative paths of its audio files (the demo's are planned)."""
     if config["audio_dir"] == "demo":
         return DEMO_DIR, [entry["relpath"] for entry in demo_data.demo_plan()]
-    relpaths = audio_files.discover_audio(config["audio_dir"])
+    relpaths = discovery.discover_audio(config["audio_dir"])
     if not relpaths:
         raise WorkflowError(
             f"audio_dir: no audio files (wav, flac, aif, aiff, ogg, mp3) under {config['audio_dir']!r}"
@@ -54,32 +82,32 @@ def discover():
 def screen(audio_dir, relpaths):
     """Split the files into usable ones and rejected ones (relative path → reason).
 
-    Unreadable audio (checked once per file version, see audio_files.check_files)
+    Unreadable audio (checked once per file version, see discovery.check_files)
     and files that cannot be labelled are rejected; with on_bad_audio: fail, the
     first of them stops the run here, before any job.
     """
-    import audio_processing
+    import audio_io
 
     rejected = {}
     if audio_dir != DEMO_DIR:
-        rejected = audio_files.check_files(
+        rejected = discovery.check_files(
             audio_dir,
             relpaths,
-            audio_processing.check_audio,
+            audio_io.check_audio,
             cache_path="results/.audio_checks.csv",
-            version=code_digest("audio_processing.py", "audio_files.py"),
+            version=code_digest("audio_io.py", "discovery.py"),
         )
     readable = [rel for rel in relpaths if rel not in rejected]
     labels = config["labels"]
     try:
-        labelled = audio_files.label_files(
+        labelled = labelling.label_files(
             readable,
             labels["from"],
             labels["pattern"],
             labels["csv"],
             problems=rejected,
         )
-    except audio_files.LabelError as err:
+    except labelling.LabelError as err:
         raise WorkflowError(f"{err} (audio_dir: {audio_dir})") from None
     if rejected and config["on_bad_audio"] == "fail":
         rel, reason = min(rejected.items())
@@ -98,30 +126,39 @@ def screen(audio_dir, relpaths):
     return usable, rejected, [pair for pair in labelled if pair is not None]
 
 
-def check_table(audio_dir, relpaths, pairs):
-    """Splits of the usable files (labelled by screen), computed now so that a problem stops the run before any job."""
+def file_table(audio_dir, relpaths, pairs):
+    """Class ids and splits of the usable files (labelled by screen).
+
+    Computed once, at parse time, so that a problem stops the run before any
+    job; the catalog job receives the rows (catalog_rows) instead of labelling
+    and splitting again.
+    """
     import make_catalog
     import splits
 
     try:
-        table = make_catalog.file_table(
-            relpaths, config["labels"], config["split"], audio_dir, pairs
-        )
-    except (audio_files.LabelError, splits.SplitError) as err:
+        table = make_catalog.file_table(relpaths, pairs, config["split"], audio_dir)
+    except splits.SplitError as err:
         raise WorkflowError(f"{err} (audio_dir: {audio_dir})") from None
     problems = make_catalog.single_file_classes(table)
     if problems:
         more = f" ({len(problems) - 1} more such classes)" if len(problems) > 1 else ""
         raise WorkflowError(problems[0] + more)
+    return table
 
 
 AUDIO_DIR, FOUND_FILES = discover()
 AUDIO_FILES, REJECTED, LABELS = screen(AUDIO_DIR, FOUND_FILES)
 try:
-    CLIPS = audio_files.index_files(AUDIO_FILES)
-except audio_files.LabelError as err:
+    CLIPS = discovery.index_files(AUDIO_FILES)
+except discovery.DuplicateIdError as err:
     raise WorkflowError(f"{err} (audio_dir: {AUDIO_DIR})") from None
-check_table(AUDIO_DIR, AUDIO_FILES, LABELS)
+FILE_TABLE = file_table(AUDIO_DIR, AUDIO_FILES, LABELS)
+
+
+def catalog_rows():
+    """The labelled, split files as rows for the catalog job (a params value, so a changed label or split reruns it)."""
+    return FILE_TABLE.to_dict(orient="split")["data"]
 
 
 def rejected_files():
@@ -173,52 +210,64 @@ def audio_path(wildcards):
         )
 
 
+def spec_path(branch, clip):
+    """The spectrogram of ``clip`` (an id, or ``"{id}"`` for a rule) in ``branch``, ``'npy'`` or ``'png'``."""
+    layout = BRANCHES[branch]
+    return f"{layout['folder']}/{clip}{layout['suffix']}"
+
+
 def spec_files(branch):
-    """Spectrogram paths of one branch, ``'npy'`` or ``'png'``, for every clip."""
-    return [f"{SPEC_DIRS[branch]}/{clip}.{branch}" for clip in CLIPS]
+    """Spectrogram paths of one branch for every clip."""
+    return [spec_path(branch, clip) for clip in CLIPS]
 
 
 FILES_PER_JOB = config["files_per_job"]
-BATCHES = audio_files.plan_batches(CLIPS, FILES_PER_JOB) if FILES_PER_JOB > 1 else {}
+BATCHES = batches.plan_batches(CLIPS, FILES_PER_JOB) if FILES_PER_JOB > 1 else {}
 
 
-def batch_audio(batch):
-    """Audio files of one spectrogram batch."""
-    return [f"{AUDIO_DIR}/{CLIPS[clip]}" for clip in BATCHES[batch]]
+def spectrogram_rules():
+    """Name, audio input, NPY and PNG outputs and log of each spectrogram rule.
 
-
-def batch_outputs(batch, branch):
-    """Spectrograms of one branch made by one batch."""
-    return [f"{SPEC_DIRS[branch]}/{clip}.{branch}" for clip in BATCHES[batch]]
-
-
-def make_spectrograms(audio, npy, png, settings, log):
-    """The work of a spectrogram job: both branches from one computation per file.
-
-    The files go to this Snakemake process's pool of warm worker processes
-    (``scripts/workers.py``), which falls back to this process where a pool
-    cannot help (one core).
+    With ``files_per_job: 1`` one rule with an ``{id}`` wildcard (one job per
+    file); otherwise one rule per batch (``spectrogram_b007`` …), each listing
+    its files.
     """
-    import workers
+    if FILES_PER_JOB == 1:
+        return [
+            (
+                "spectrogram",
+                audio_path,
+                spec_path("npy", "{id}"),
+                spec_path("png", "{id}"),
+                "logs/spectrogram/{id}.log",
+            )
+        ]
+    return [
+        (
+            f"spectrogram_{batch}",
+            [f"{AUDIO_DIR}/{CLIPS[clip]}" for clip in clips],
+            [spec_path("npy", clip) for clip in clips],
+            [spec_path("png", clip) for clip in clips],
+            f"logs/spectrogram/{batch}.log",
+        )
+        for batch, clips in BATCHES.items()
+    ]
 
-    problem = workers.process_files(
-        list(zip(audio, npy, png)), settings, workflow.cores or 1
-    )
-    if problem is not None:
-        message = "{}: {}".format(*problem)
-        Path(log).write_text(f"{message}\n")
-        raise WorkflowError(message)
 
-
-BRANCH_DATA = {
-    "npy": {"data": "results/final_specs.csv", "stack": "results/npy/features.npy"},
-    "png": {"data": "results/train_data.csv"},
-}
+def as_list(paths):
+    """A job's file or files as a list (a rule with one file per job names a single path)."""
+    return [paths] if isinstance(paths, str) else list(paths)
 
 
 def training_inputs(wildcards):
     """What a branch trains on: the NPY manifest and its stacked arrays, or the legacy pixel table."""
-    return BRANCH_DATA[wildcards.branch]
+    return BRANCHES[wildcards.branch]["training"]
+
+
+def provenance_config():
+    """The configuration a model's provenance records: what defines its data and its training."""
+    keys = ("audio_dir", "labels", "spectrogram", "split", "training")
+    return {key: config[key] for key in keys}
 
 
 def prediction_audio(wildcards):
@@ -231,7 +280,7 @@ def prediction_audio(wildcards):
         )
     if not os.path.isdir(folder):
         raise WorkflowError(f"predict.{wildcards.name}: {folder!r} is not a folder")
-    return [os.path.join(folder, rel) for rel in audio_files.discover_audio(folder)]
+    return [os.path.join(folder, rel) for rel in discovery.discover_audio(folder)]
 
 
 def repository():

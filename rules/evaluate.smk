@@ -1,3 +1,6 @@
+# Figures of each branch's training and the two branches side by side.
+
+
 rule plot_history:
     input:
         "results/{branch}/history.csv",
@@ -44,8 +47,8 @@ rule compare_branches:
     input:
         metrics_npy="results/npy/metrics.json",
         metrics_png="results/png/metrics.json",
-        npy_manifest="results/final_specs.csv",
-        png_manifest="results/final_spects.csv",
+        npy_manifest=BRANCHES["npy"]["manifest"],
+        png_manifest=BRANCHES["png"]["manifest"],
     output:
         json="results/branch_comparison.json",
         md="results/branch_comparison.md",
@@ -54,21 +57,6 @@ rule compare_branches:
     conda:
         "../envs/audio.yaml"
     params:
-        channels=config["spectrogram"]["channels"],
+        channels=CHANNELS,
     script:
         "../scripts/compare_branches.py"
-
-
-rule predict:
-    input:
-        model="results/model_npy.keras",
-        provenance="results/model_npy.provenance.json",
-        audio=prediction_audio,
-    output:
-        "results/predictions/{name}.csv",
-    log:
-        "logs/predict_{name}.log",
-    conda:
-        "../envs/train.yaml"
-    script:
-        "../scripts/predict.py"

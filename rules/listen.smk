@@ -4,7 +4,7 @@
 
 rule listen:
     input:
-        npy=f"{SPEC_DIRS['npy']}/{{id}}.npy",
+        npy=spec_path("npy", "{id}"),
         audio=audio_path,
     output:
         "results/listen/{id}.wav",
@@ -15,6 +15,6 @@ rule listen:
     params:
         settings=config["spectrogram"],
         n_iter=32,
-        math=code_digest("audio_processing.py"),
+        math=code_digest(*SPECTROGRAM_CODE, "inversion.py"),
     script:
         "../scripts/listen.py"

@@ -5,7 +5,7 @@
 
 rule gallery:
     input:
-        manifest="results/final_specs.csv",
+        manifest=BRANCHES["npy"]["manifest"],
     output:
         report(
             "results/figures/gallery.png",
@@ -20,7 +20,7 @@ rule gallery:
         settings=config["spectrogram"],
         per_class=3,
         max_classes=20,
-        math=code_digest("audio_processing.py"),
+        math=code_digest("spectrogram_math.py"),
     script:
         "../scripts/gallery.py"
 

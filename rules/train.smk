@@ -1,9 +1,13 @@
+# Training inputs of each branch and the CNN per branch: the NPY manifest's arrays stacked
+# into one memory-mappable file, the legacy pixel table of the PNG branch, then train.
+
+
 rule stack_npy:
     input:
-        manifest="results/final_specs.csv",
+        manifest=BRANCHES["npy"]["manifest"],
         specs=spec_files("npy"),
     output:
-        temp("results/npy/features.npy"),
+        temp(BRANCHES["npy"]["training"]["stack"]),
     log:
         "logs/stack_npy.log",
     conda:
@@ -12,6 +16,24 @@ rule stack_npy:
         "../scripts/stack_npy.py"
 
 
+rule train_data:
+    input:
+        manifest=BRANCHES["png"]["manifest"],
+        pngs=spec_files("png"),
+    output:
+        BRANCHES["png"]["training"]["data"],
+    log:
+        "logs/train_data.log",
+    benchmark:
+        "results/benchmarks/train_data.tsv"
+    conda:
+        "../envs/audio.yaml"
+    script:
+        "../scripts/legacy_pixels.py"
+
+
+# Threads and memory are Snakemake's: change them with --set-threads train=8 and
+# --set-resources train:mem_mb=16000 (or in a profile); they do not change the model.
 rule train:
     input:
         unpack(training_inputs),
@@ -28,12 +50,14 @@ rule train:
         "results/benchmarks/train_{branch}.tsv"
     conda:
         "../envs/train.yaml"
-    threads: config["training"]["threads"]
+    threads: 2
     resources:
-        mem_mb=config["training"]["mem_mb"],
+        mem_mb=4000,
         runtime=120,
     params:
         training=config["training"],
+        channels=CHANNELS,
+        config=provenance_config(),
         repo=repository(),
         code=code_digest("model.py", "loaders.py", "evaluation.py"),
     script:

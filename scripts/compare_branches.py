@@ -83,7 +83,7 @@ if "snakemake" in globals():
         snakemake.input.metrics_png,
         snakemake.input.npy_manifest,
         snakemake.input.png_manifest,
-        2 if snakemake.params.channels == "stereo" else 1,
+        snakemake.params.channels,
         snakemake.output.json,
         snakemake.output.md,
     )

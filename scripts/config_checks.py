@@ -42,7 +42,18 @@ def check_config(config):
     labels = config["labels"]
     if labels["from"] == "csv" and not (labels["csv"] and os.path.isfile(labels["csv"])):
         problems.append(f"labels.csv: {labels['csv']!r} is not a file; labels.from is csv and needs one")
-    fractions = config["split"]["fractions"]
-    if abs(sum(fractions.values()) - 1.0) > 1e-6:
-        problems.append(f"split.fractions: {fractions} add up to {sum(fractions.values()):g}, not 1")
+    problems.extend(split_problems(config["split"]))
+    return problems
+
+
+def split_problems(split):
+    """Problems of the ``split`` section, from the checks of ``splits`` (one check, one answer)."""
+    import splits
+
+    problems = []
+    for check, value in ((splits.check_fractions, split["fractions"]), (splits.check_holdout_fraction, split["holdout_fraction"])):
+        try:
+            check(value)
+        except splits.SplitError as err:
+            problems.append(str(err))
     return problems

@@ -16,16 +16,9 @@ Only the standard library is imported at module level: `demo_plan` runs at
 every Snakemake parse and must stay cheap. NumPy and soundfile are imported
 inside the functions that need them.
 
-Snakemake usage (``script:`` directive)::
-
-    rule demo_data:
-        output: [f"{DEMO_DIR}/{e['relpath']}" for e in demo_plan()]
-        params: out_dir=DEMO_DIR
-        log: "logs/demo_data.log"
-        script: "../scripts/demo_data.py"
-
-An optional ``params.n_per_class_per_recorder`` overrides the default of 8;
-it must match the plan used to declare the outputs.
+In the workflow, rule ``demo_audio`` (``rules/demo.smk``) declares the
+clips of :func:`demo_plan` as its outputs and runs this file as its script
+(:func:`main`).
 """
 
 
@@ -547,38 +540,42 @@ def write_demo(out_dir: str | os.PathLike, plan: list[dict] | None = None) -> li
 # ---------------------------------------------------------------------------
 
 
-def main(smk) -> None:
-    """Run as a Snakemake ``script:``; write the demo clips to ``params.out_dir``.
+def main(out_dir, outputs, log, n_per_class_per_recorder=8) -> None:
+    """Write the demo clips to ``out_dir`` (the body of rule ``demo_audio``).
 
     Parameters
     ----------
-    smk : snakemake.script.Snakemake
-        The ``snakemake`` object. Uses ``params.out_dir``, optionally
-        ``params.n_per_class_per_recorder``, ``output`` (checked against the
-        written files when not empty) and ``log[0]`` (receives stderr).
+    out_dir : str
+        Folder of the dataset.
+    outputs : list of str
+        The clips the rule declares; checked against the written files when
+        not empty.
+    log : str
+        Receives stderr.
+    n_per_class_per_recorder : int
+        Clips per class and recorder; must match the plan that declared
+        ``outputs``.
     """
     import contextlib
     import time
     import traceback
 
-    with open(smk.log[0], "w") as log, contextlib.redirect_stderr(log):
+    with open(log, "w") as f, contextlib.redirect_stderr(f):
         try:
-            _run(smk, time.perf_counter())
+            _run(out_dir, outputs, n_per_class_per_recorder, time.perf_counter())
         except BaseException:
             traceback.print_exc()  # into the log, then let Snakemake see the failure
             raise
 
 
-def _run(smk, start: float) -> None:
+def _run(out_dir, outputs, n, start: float) -> None:
     """Body of `main`, with stderr already redirected to the log."""
     import time
 
-    n = int(getattr(smk.params, "n_per_class_per_recorder", 8))
     plan = demo_plan(n)
-    out_dir = smk.params.out_dir
     print(f"demo_data: writing {len(plan)} clips to {out_dir}", file=sys.stderr)
     paths = write_demo(out_dir, plan)
-    declared = {os.path.normpath(str(p)) for p in smk.output}
+    declared = {os.path.normpath(str(p)) for p in outputs}
     written = {os.path.normpath(p) for p in paths}
     if declared and declared != written:
         missing = sorted(declared - written)[:5]
@@ -595,4 +592,9 @@ def _run(smk, start: float) -> None:
 
 
 if "snakemake" in globals():
-    main(snakemake)  # type: ignore[name-defined]  # noqa: F821
+    main(
+        snakemake.params.out_dir,  # type: ignore[name-defined]  # noqa: F821
+        list(snakemake.output),  # noqa: F821
+        snakemake.log[0],  # noqa: F821
+        getattr(snakemake.params, "n_per_class_per_recorder", 8),  # noqa: F821
+    )

@@ -9,9 +9,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-import audio_processing  # noqa: E402
 import loaders  # noqa: E402
 from plots import save_figure  # noqa: E402
+from settings import spectrogram_settings  # noqa: E402
+from spectrogram_math import frame_times, frequencies  # noqa: E402
 
 #: Frequencies (Hz) that may label the frequency axis; those inside the range are used.
 HZ_TICKS = (0, 100, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000)
@@ -49,7 +50,7 @@ def frequency_ticks(freqs, min_gap=0.12):
     Parameters
     ----------
     freqs : np.ndarray
-        Frequency of each row, increasing (:func:`audio_processing.frequencies`).
+        Frequency of each row, increasing (:func:`spectrogram_math.frequencies`).
     min_gap : float
         Smallest distance between two ticks, as a share of the rows.
 
@@ -82,8 +83,8 @@ def draw_spectrogram(ax, x, sr, settings):
     """
     if x.ndim == 3:
         x = x[..., 0]
-    times = audio_processing.frame_times(x.shape[1], sr, settings)
-    freqs = audio_processing.frequencies(sr, settings)
+    times = frame_times(x.shape[1], sr, settings)
+    freqs = frequencies(sr, settings)
     step = times[1] - times[0] if len(times) > 1 else settings["hop_length"] * settings["time_pool"] / sr
     image = ax.imshow(
         x,
@@ -120,7 +121,7 @@ def plot_gallery(manifest_csv, out_png, settings=None, per_class=3, max_classes=
     pandas.DataFrame
         The rows shown.
     """
-    s = audio_processing.settings_with_defaults(settings)
+    s = spectrogram_settings(settings)
     manifest = loaders.read_manifest(manifest_csv)
     chosen = pick_examples(manifest, per_class, max_classes)
     root = os.path.dirname(manifest_csv) or "."

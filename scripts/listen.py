@@ -11,19 +11,22 @@ import sys
 
 import numpy as np
 
-import audio_processing
 from atomic import atomic_path
+from inversion import file_db_bounds, invert
+from settings import spectrogram_settings
 
 #: Peak level of the written audio (full scale = 1).
 PEAK = 0.9
 
 
 def spectrogram_rate(audio_path, settings):
-    """Sample rate the spectrogram was computed at: ``sr``, or the file's own rate when that is ``None``."""
+    """Sample rate the spectrogram was computed at: ``sr``, or the file's own rate when that is ``None``.
+
+    ``settings`` are complete spectrogram settings.
+    """
     import librosa
 
-    s = audio_processing.settings_with_defaults(settings)
-    return s["sr"] if s["sr"] is not None else int(librosa.get_samplerate(audio_path))
+    return settings["sr"] if settings["sr"] is not None else int(librosa.get_samplerate(audio_path))
 
 
 def scale_to_peak(y, peak=PEAK):
@@ -44,7 +47,8 @@ def listen(npy_path, audio_path, wav_path, settings=None, n_iter=32):
     wav_path : str
         Output WAV (16-bit PCM, mono or stereo), written atomically.
     settings : dict or None
-        The spectrogram settings it was computed with.
+        The spectrogram settings it was computed with (missing keys take the
+        schema's defaults).
     n_iter : int
         Griffin-Lim iterations.
 
@@ -55,11 +59,11 @@ def listen(npy_path, audio_path, wav_path, settings=None, n_iter=32):
     """
     import soundfile
 
-    s = audio_processing.settings_with_defaults(settings)
+    s = spectrogram_settings(settings)
     x = np.load(npy_path)
     sr = spectrogram_rate(audio_path, s)
-    bounds = audio_processing.file_db_bounds(audio_path, s)
-    y = scale_to_peak(audio_processing.invert(x, sr, bounds, s, n_iter=n_iter))
+    bounds = file_db_bounds(audio_path, s)
+    y = scale_to_peak(invert(x, sr, bounds, s, n_iter=n_iter))
     with atomic_path(wav_path) as tmp:
         soundfile.write(tmp, y.T, sr, subtype="PCM_16", format="WAV")
     return y

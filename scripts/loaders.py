@@ -171,7 +171,7 @@ def load_csv_data(csv_path="results/train_data.csv", channels=1):
     pixels = table[pixel_columns].to_numpy(dtype=np.float32) / 255.0
     images = pixels.reshape(len(table), channels, height // channels, width)[:, :, ::-1, :]
     features = np.ascontiguousarray(np.moveaxis(images, 1, -1))
-    ids = table["filename"].str.replace(r"^spect/", "", regex=True).str.replace(r"\.png$", "", regex=True)
+    ids = table["filename"].map(spectrogram_id)
     return Dataset(
         features=features,
         labels=table["class_id"].to_numpy(dtype=np.int64),
@@ -182,8 +182,17 @@ def load_csv_data(csv_path="results/train_data.csv", channels=1):
     )
 
 
-def load_branch(branch, data, stack=None):
-    """Load a run's data for ``'npy'`` (manifest [+ stack]) or ``'png'`` (pixel table)."""
+def spectrogram_id(filename):
+    """The clip id of a manifest's ``filename``: ``{folder}/{id}{suffix}`` without folder and suffix."""
+    return os.path.splitext(filename.split("/", 1)[-1])[0]
+
+
+def load_branch(branch, data, stack=None, channels=1):
+    """Load a run's data for ``'npy'`` (manifest [+ stack]) or ``'png'`` (pixel table).
+
+    ``channels`` is the number of channels per spectrogram (2 for stereo): the
+    pixel table stacks them vertically and needs it to unstack them.
+    """
     if branch == "npy":
         return load_npy_data(data, stack=stack)
-    return load_csv_data(data)
+    return load_csv_data(data, channels=channels)

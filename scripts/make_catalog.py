@@ -10,9 +10,13 @@ import sys
 
 import pandas as pd
 
-import audio_files as labelling
 import splits
 from atomic import atomic_path
+from discovery import file_id
+from labelling import class_ids
+
+#: Columns of :func:`file_table`, in order.
+TABLE_COLUMNS = ["id", "audio_path", "class", "class_id", "author", "split"]
 
 
 def audio_facts(path):
@@ -29,48 +33,43 @@ def audio_facts(path):
         return librosa.get_duration(path=path), int(sr), 0
 
 
-def file_table(relpaths, labels, split, audio_dir=None, pairs=None):
-    """Label, number and split the clips: what the catalog holds apart from audio facts.
+def file_table(relpaths, pairs, split, audio_dir):
+    """Number and split the labelled clips: what the catalog holds apart from audio facts.
 
-    Also run at parse time by ``rules/common.smk``, so that a labelling or
-    split problem stops the run before any job.
+    Run once, at parse time, by ``rules/common.smk``, so that a split problem
+    stops the run before any job; the catalog job gets its rows.
 
     Parameters
     ----------
     relpaths : list of str
         Audio paths relative to the audio folder.
-    labels : dict
-        The ``labels`` section of the configuration.
+    pairs : list of tuple
+        ``(class, author)`` per file (:func:`labelling.label_files`).
     split : dict
         The ``split`` section of the configuration.
-    audio_dir : str or None
+    audio_dir : str
         Folder of the audio files, for the ``audio_path`` column.
-    pairs : list of tuple or None
-        ``(class, author)`` per file when already known (as at parse time);
-        otherwise computed with :func:`audio_files.label_files`.
 
     Returns
     -------
     pandas.DataFrame
-        One row per clip, in the order of ``relpaths``: id, audio_path, class,
-        class_id, author, split.
+        One row per clip, in the order of ``relpaths``: the columns of
+        :data:`TABLE_COLUMNS`.
 
     Raises
     ------
-    audio_files.LabelError, splits.SplitError
-        With a message naming the file or the key and what to do.
+    splits.SplitError
+        With a message naming the key and what to do.
     """
-    if pairs is None:
-        pairs = labelling.label_files(relpaths, labels["from"], labels["pattern"], labels["csv"])
     table = pd.DataFrame(
         {
-            "id": [labelling.file_id(rel) for rel in relpaths],
+            "id": [file_id(rel) for rel in relpaths],
             "audio_path": [f"{audio_dir}/{rel}" for rel in relpaths],
             "class": [c for c, _ in pairs],
             "author": [a for _, a in pairs],
         }
     )
-    ids = labelling.class_ids(table["class"])
+    ids = class_ids(table["class"])
     table.insert(3, "class_id", table["class"].map(ids).astype(int))
     table["split"] = splits.assign_splits(
         table,
@@ -94,8 +93,13 @@ def single_file_classes(table):
     ]
 
 
-def build_catalog(audio_dir, relpaths, labels, split):
-    """The catalog: :func:`file_table` plus audio facts, and its two summaries.
+def build_catalog(rows):
+    """The catalog: the rows of :func:`file_table` plus audio facts, and its two summaries.
+
+    Parameters
+    ----------
+    rows : list of list
+        The rows of :func:`file_table`, columns :data:`TABLE_COLUMNS`.
 
     Returns
     -------
@@ -107,13 +111,13 @@ def build_catalog(audio_dir, relpaths, labels, split):
     summary : pandas.DataFrame
         Realised files and authors per split and class.
     """
-    table = file_table(relpaths, labels, split, audio_dir)
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS).astype({"class_id": int})
     facts = [audio_facts(path) for path in table["audio_path"]]
     table["duration"] = [round(d, 6) for d, _, _ in facts]
     table["sample_rate"] = [sr for _, sr, _ in facts]
     table["channels"] = [ch for _, _, ch in facts]
     table = table.sort_values("id", kind="stable").reset_index(drop=True)
-    ids = labelling.class_ids(table["class"])
+    ids = class_ids(table["class"])
     classes = pd.DataFrame({"class": list(ids), "class_id": list(ids.values())})
     return table, classes, splits.split_summary(table)
 
@@ -123,11 +127,9 @@ def rejected_table(rejected):
     return pd.DataFrame(sorted(rejected), columns=["file", "reason"])
 
 
-def main(audio, audio_dir, labels, split, rejected, out):
+def main(rows, rejected, out):
     """Build and write the catalog, classes, split summary and rejected-files tables."""
-    prefix = audio_dir.rstrip("/") + "/"
-    relpaths = [path[len(prefix) :] for path in audio]
-    table, classes, summary = build_catalog(audio_dir, relpaths, labels, split)
+    table, classes, summary = build_catalog(rows)
     for message in splits.class_warnings(table):
         print(f"warning: {message}", file=sys.stderr)
     for name, frame in [
@@ -142,11 +144,4 @@ def main(audio, audio_dir, labels, split, rejected, out):
 
 if "snakemake" in globals():
     sys.stderr = open(snakemake.log[0], "w")
-    main(
-        snakemake.input.audio,
-        snakemake.params.audio_dir,
-        snakemake.params.labels,
-        snakemake.params.split,
-        snakemake.params.rejected,
-        snakemake.output,
-    )
+    main(snakemake.params.files, snakemake.params.rejected, snakemake.output)

@@ -14,7 +14,6 @@ import pandas as pd
 from atomic import atomic_path
 
 COLUMNS = ["filename", "audio_path", "id", "author", "class", "class_id", "split", "duration", "sample_rate", "shape"]
-FOLDERS = {"npy": "specs", "png": "spect"}
 
 
 def npy_shape(path):
@@ -37,7 +36,12 @@ def png_shape(path, channels=1):
     return (height, width) if channels == 1 else (height // channels, width, channels)
 
 
-def build_manifest(catalog, root, branch, channels=1):
+def array_shape(path, channels=1):
+    """Shape of the array behind a spectrogram file of either branch (``.npy`` or ``.png``)."""
+    return npy_shape(path) if str(path).endswith(".npy") else png_shape(path, channels)
+
+
+def build_manifest(catalog, root, folder, suffix, channels=1):
     """Rows of a branch's manifest.
 
     Parameters
@@ -46,8 +50,10 @@ def build_manifest(catalog, root, branch, channels=1):
         The table of ``results/catalog.csv``.
     root : str
         Folder of the manifest (``results``); spectrogram paths are relative to it.
-    branch : {'npy', 'png'}
-        Which branch.
+    folder : str
+        Folder of the branch's spectrograms, relative to ``root`` (``specs``).
+    suffix : str
+        Their suffix (``.npy`` or ``.png``).
     channels : int
         Channels per array (2 for stereo).
 
@@ -57,19 +63,21 @@ def build_manifest(catalog, root, branch, channels=1):
         With :data:`COLUMNS`.
     """
     table = catalog.copy()
-    table["filename"] = [f"{FOLDERS[branch]}/{clip}.{branch}" for clip in table["id"]]
-    shapes = [
-        npy_shape(os.path.join(root, name)) if branch == "npy" else png_shape(os.path.join(root, name), channels)
-        for name in table["filename"]
-    ]
+    table["filename"] = [f"{folder}/{clip}{suffix}" for clip in table["id"]]
+    shapes = [array_shape(os.path.join(root, name), channels) for name in table["filename"]]
     table["shape"] = ["x".join(str(n) for n in shape) for shape in shapes]
     return table[COLUMNS]
 
 
-def main(catalog_csv, out_csv, branch, channels):
-    """Build and write one manifest next to the spectrogram folders."""
+def main(catalog_csv, out_csv, folder, suffix, channels):
+    """Build and write one manifest next to the spectrogram folders.
+
+    ``folder`` is the branch's spectrogram folder as the workflow names it
+    (``results/specs``); the manifest lists paths relative to its own folder.
+    """
     catalog = pd.read_csv(catalog_csv, dtype={"id": str, "author": str, "class": str}, keep_default_na=False)
-    manifest = build_manifest(catalog, os.path.dirname(out_csv) or ".", branch, channels)
+    root = os.path.dirname(out_csv) or "."
+    manifest = build_manifest(catalog, root, os.path.relpath(folder, root), suffix, channels)
     with atomic_path(out_csv) as tmp:
         manifest.to_csv(tmp, index=False)
 
@@ -79,6 +87,7 @@ if "snakemake" in globals():
     main(
         snakemake.input.catalog,
         snakemake.output[0],
-        snakemake.params.branch,
-        2 if snakemake.params.channels == "stereo" else 1,
+        snakemake.params.folder,
+        snakemake.params.suffix,
+        snakemake.params.channels,
     )

@@ -20,10 +20,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import audio_files  # noqa: E402
-import audio_processing  # noqa: E402
 import loaders  # noqa: E402
 from atomic import atomic_path  # noqa: E402
+from discovery import discover_audio  # noqa: E402
+from spectrogram_math import spectrogram  # noqa: E402
 
 
 def provenance_path(model_path):
@@ -33,7 +33,7 @@ def provenance_path(model_path):
 
 def model_input(path, record):
     """The array a model saw in training for one audio file (PNG models see 8-bit values)."""
-    x = audio_processing.spectrogram(path, record["spectrogram"])
+    x = spectrogram(path, record["spectrogram"])
     if record["branch"] == "png":
         x = np.rint(x * 255.0) / 255.0
     x = loaders.with_channel_axis(x).astype(np.float32)
@@ -81,7 +81,7 @@ def cli(argv=None):
     parser.add_argument("--model", default="results/model_npy.keras", help="model (.keras) with its provenance JSON")
     parser.add_argument("--out", default="-", help="CSV to write (default: standard output)")
     args = parser.parse_args(argv)
-    paths = [os.path.join(args.folder, rel) for rel in audio_files.discover_audio(args.folder)]
+    paths = [os.path.join(args.folder, rel) for rel in discover_audio(args.folder)]
     if not paths:
         parser.error(f"no audio files under {args.folder}")
     table = predict_files(args.model, paths)

@@ -22,10 +22,13 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from settings import defaults
+
 __all__ = [
     "SPLITS",
-    "DEFAULT_FRACTIONS",
     "SplitError",
+    "check_fractions",
+    "check_holdout_fraction",
     "stable_unit",
     "assign_splits",
     "split_summary",
@@ -34,9 +37,6 @@ __all__ = [
 
 #: Split names in their canonical order.
 SPLITS = ("train", "val", "test", "holdout")
-
-#: Fractions used when none are given.
-DEFAULT_FRACTIONS = {"train": 0.8, "val": 0.1, "test": 0.1}
 
 _HASHED = ("train", "val", "test")
 _HEX_DIGITS = 15
@@ -89,13 +89,22 @@ def _yaml_fractions(fractions):
     return "{" + ", ".join(f"{k}: {v:g}" for k, v in fractions.items()) + "}"
 
 
-def _check_fractions(fractions):
-    """Validate fractions and return them as an ordered dict over train/val/test."""
+def check_fractions(fractions):
+    """Validate fractions and return them as an ordered dict over train/val/test.
+
+    The one check of ``split.fractions`` (run at parse time by
+    ``config_checks`` and by :func:`assign_splits`).
+
+    Raises
+    ------
+    SplitError
+        If they are malformed or do not add up to 1.
+    """
     if fractions is None:
-        fractions = DEFAULT_FRACTIONS
+        fractions = defaults("split")["fractions"]
     if not isinstance(fractions, Mapping):
         raise SplitError(
-            f"split.fractions must be a mapping like {_yaml_fractions(DEFAULT_FRACTIONS)}, "
+            f"split.fractions must be a mapping like {_yaml_fractions(defaults('split')['fractions'])}, "
             f"got {fractions!r}"
         )
     unknown = sorted(str(k) for k in fractions if k not in _HASHED)
@@ -121,7 +130,8 @@ def _check_fractions(fractions):
     return out
 
 
-def _check_holdout_fraction(holdout_fraction):
+def check_holdout_fraction(holdout_fraction):
+    """Validate ``split.holdout_fraction``: a number in [0, 1) (1 would leave nothing to train on)."""
     try:
         value = float(holdout_fraction)
     except (TypeError, ValueError):
@@ -235,8 +245,8 @@ def assign_splits(
         authors.
     fractions : dict, optional
         Fractions of train, val and test (missing keys count as 0).  They
-        must be non-negative and sum to 1.  Default
-        ``{"train": 0.8, "val": 0.1, "test": 0.1}``.  They are fractions of
+        must be non-negative and sum to 1.  Default: the schema's
+        ``split.fractions`` (``{"train": 0.8, "val": 0.1, "test": 0.1}``).  They are fractions of
         the groups that are neither held out nor named, so the
         realised file fractions vary with group sizes.
     seed : int or str
@@ -315,8 +325,8 @@ def assign_splits(
     authors = table["author"].where(has_author).astype(object)
     authors = authors.where(authors.isna(), authors.astype(str))
 
-    fractions = _check_fractions(fractions)
-    holdout_fraction = _check_holdout_fraction(holdout_fraction)
+    fractions = check_fractions(fractions)
+    holdout_fraction = check_holdout_fraction(holdout_fraction)
     named = _named_authors(holdout_authors, assign, set(authors.dropna().unique()))
 
     # Named authors first; the other groups are hashed on their own key.

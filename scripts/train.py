@@ -141,7 +141,11 @@ def evaluate(model, data, batch_size):
 
 
 def provenance(branch, data, manifest, config, repo):
-    """What a model was trained on and with: enough to reproduce it and to predict like it."""
+    """What a model was trained on and with: enough to reproduce it and to predict like it.
+
+    ``config`` holds the sections of the configuration that define the data and
+    the training (``audio_dir``, ``labels``, ``spectrogram``, ``split``, ``training``).
+    """
     return {
         "branch": branch,
         "classes": data.classes,
@@ -157,9 +161,9 @@ def provenance(branch, data, manifest, config, repo):
     }
 
 
-def main(branch, data_path, stack, training, config, repo, threads, out):
+def main(branch, data_path, stack, channels, training, config, repo, threads, out):
     """Train, evaluate and write every output of one branch."""
-    data = loaders.load_branch(branch, data_path, stack)
+    data = loaders.load_branch(branch, data_path, stack, channels)
     model, history = train(data, training, threads)
     metrics, confusion, wrong = evaluate(model, data, training["batch_size"])
     os.makedirs(os.path.dirname(out["history"]), exist_ok=True)
@@ -183,8 +187,9 @@ if "snakemake" in globals():
         snakemake.wildcards.branch,
         snakemake.input.data,
         snakemake.input.get("stack"),
+        snakemake.params.channels,
         snakemake.params.training,
-        snakemake.config,
+        snakemake.params.config,
         snakemake.params.repo,
         snakemake.threads,
         dict(snakemake.output.items()),

@@ -50,7 +50,7 @@ def compute(jobs, settings):
     -------
     tuple of (str, str) or None
         ``(audio path, reason)`` of the first file that is not usable audio
-        (an ``audio_processing.AudioError``), after which nothing more is
+        (an ``audio_io.AudioError``), after which nothing more is
         computed; ``None`` when every file was written.
     """
     import audio_processing
@@ -152,3 +152,36 @@ def process_files(jobs, settings, cores):
         _drop_pool(pool)
         return compute(jobs, settings)
     return next((problem for problem in problems if problem is not None), None)
+
+
+def run_job(audio, npy, png, settings, log, cores):
+    """The body of a spectrogram job: both branches of every file, one computation each.
+
+    Called by the spectrogram rules (``rules/spectrogram.smk``) in a thread of
+    the Snakemake process; the files go to this process's pool of warm
+    workers (:func:`process_files`).
+
+    Parameters
+    ----------
+    audio, npy, png : list of str
+        The job's audio files and the spectrograms each one makes, in order.
+    settings : dict
+        Spectrogram settings.
+    log : str
+        The job's log; written only when a file is not usable audio.
+    cores : int
+        Cores of the Snakemake process.
+
+    Raises
+    ------
+    snakemake.exceptions.WorkflowError
+        Naming the first file that is not usable audio, and why.
+    """
+    problem = process_files(list(zip(audio, npy, png)), settings, cores or 1)
+    if problem is not None:
+        from snakemake.exceptions import WorkflowError
+
+        message = "{}: {}".format(*problem)
+        with open(log, "w", encoding="utf-8") as f:
+            f.write(f"{message}\n")
+        raise WorkflowError(message)

@@ -380,5 +380,5 @@ def test_entry_point_checks_declared_outputs(tmp_path):
     smk = _fake_snakemake(tmp_path / "demo", tmp_path / "demo.log", n=1)
     smk.output = smk.output[:-1]
     with pytest.raises(RuntimeError, match="declared outputs differ"):
-        dd.main(smk)
+        dd.main(smk.params.out_dir, smk.output, smk.log[0], n_per_class_per_recorder=1)
     assert "declared outputs differ" in (tmp_path / "demo.log").read_text()  # traceback logged

@@ -1,0 +1,122 @@
+"""Reading audio: the parse-time probe of a file and the loader of the spectrogram jobs.
+
+:func:`check_audio` is the cheap check made before any job runs (the header,
+and NaN or infinity in floating-point files); :func:`load_audio` decodes a
+file for the spectrogram math. Both say in plain words why a file cannot be
+used (:class:`AudioError`, or the reason string).
+"""
+
+import os
+
+import numpy as np
+
+
+class AudioError(ValueError):
+    """An audio file that cannot be turned into a spectrogram."""
+
+
+def load_audio(path, sr=None, channels="mono"):
+    """Load an audio file as float32, resampled to ``sr``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The audio file.
+    sr : int or None
+        Target sample rate; ``None`` keeps the file's own rate.
+    channels : {'mono', 'stereo'}
+        ``'mono'`` averages the channels; ``'stereo'`` keeps the first two
+        channels and duplicates a mono file, so every clip has two.
+
+    Returns
+    -------
+    y : np.ndarray
+        Shape ``(n,)`` for mono, ``(2, n)`` for stereo.
+    sr : int
+        The sample rate of ``y``.
+
+    Raises
+    ------
+    AudioError
+        If the file cannot be decoded, is empty, or holds NaN or inf.
+    """
+    import librosa
+
+    try:
+        y, sr = librosa.load(path, sr=sr, mono=(channels == "mono"))
+    except Exception as err:  # decoders raise many types; the message names the cause
+        if "not finite" in str(err):  # librosa refuses to resample NaN/inf
+            raise AudioError("the audio holds NaN or infinite samples") from err
+        raise AudioError(f"cannot decode audio: {_decode_reason(path, err)}") from err
+    if y.size == 0:
+        raise AudioError("the file holds no audio samples")
+    if not np.all(np.isfinite(y)):
+        raise AudioError("the audio holds NaN or infinite samples")
+    if channels == "stereo":
+        y = np.atleast_2d(y)
+        y = np.repeat(y, 2, axis=0) if y.shape[0] == 1 else y[:2]
+    return y.astype(np.float32, copy=False), int(sr)
+
+
+#: Sample formats that can hold NaN or infinity: :func:`check_audio` decodes these.
+FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
+
+
+def check_audio(path, block_frames=1 << 18):
+    """Why an audio file cannot be used, or ``None`` if it can.
+
+    A cheap check made before any job runs: it reads the header, and decodes
+    only files stored as floating point (the only ones that can hold NaN or
+    infinity), block by block so memory stays small.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The audio file.
+    block_frames : int
+        Frames decoded at a time for the finiteness check.
+
+    Returns
+    -------
+    str or None
+        The reason in plain words (e.g. ``'the file is empty (0 bytes)'``),
+        or ``None`` for a usable file.
+
+    Notes
+    -----
+    Integer and compressed files are not decoded here: damage inside their
+    audio data is found by the spectrogram job, which names the file.
+    """
+    import soundfile
+
+    try:
+        if os.path.getsize(path) == 0:
+            return "the file is empty (0 bytes)"
+        info = soundfile.info(path)
+    except Exception as err:  # noqa: BLE001 - libsndfile says why in its message
+        return f"cannot decode audio: {_decode_reason(path, err)}"
+    if info.samplerate <= 0 or info.channels <= 0:
+        return f"the header gives {info.samplerate} Hz and {info.channels} channels"
+    if info.frames <= 0:
+        return "the file holds no audio samples"
+    if info.subtype in FLOAT_SUBTYPES:
+        try:
+            for block in soundfile.blocks(path, blocksize=block_frames, dtype="float32"):
+                if not np.all(np.isfinite(block)):
+                    return "the audio holds NaN or infinite samples"
+        except Exception as err:  # noqa: BLE001
+            return f"cannot decode audio: {_decode_reason(path, err)}"
+    return None
+
+
+def _decode_reason(path, err):
+    """One line saying why ``path`` could not be decoded (libsndfile's words if it has any)."""
+    import soundfile
+
+    try:
+        soundfile.info(path)
+    except Exception as sf_err:  # noqa: BLE001 - we only want its message
+        err = sf_err
+    lines = str(err).strip().splitlines()
+    reason = lines[-1].strip() if lines else type(err).__name__
+    return reason.removeprefix(f"Error opening {os.fspath(path)!r}: ")

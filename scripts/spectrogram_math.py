@@ -1,0 +1,332 @@
+"""The spectrogram math shared by the NPY and the PNG branch: audio → float32 in [0, 1].
+
+:func:`spectrogram` is the one computation: load (``audio_io``), pad or cut to
+``duration``, mel or linear power spectrogram, decibels, normalisation to
+[0, 1], pooling. :func:`frequencies` and :func:`frame_times` give the axes of
+its result. The two encodings of the result are in ``audio_processing``, the
+way back to audio in ``inversion``.
+
+Every setting is a key of the ``spectrogram:`` section of ``config.yaml``,
+documented (with its default) in ``schemas/config.schema.yaml``.
+:func:`spectrogram` fills in missing keys once; every other function takes
+complete settings (:func:`settings.spectrogram_settings`).
+
+Array layout: ``(n_freq, n_frames)`` for mono, ``(n_freq, n_frames, 2)`` for
+stereo (channels last, as Keras expects). Row 0 is the lowest frequency.
+"""
+
+import numpy as np
+
+from audio_io import AudioError, load_audio
+from settings import spectrogram_settings
+
+
+# --- The computation ---
+
+
+def spectrogram(path, settings=None):
+    """Normalised log spectrogram of an audio file: the one computation.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Audio file (wav, flac, aiff, ogg, mp3).
+    settings : dict or None
+        Spectrogram settings; missing keys take the schema's defaults
+        (merged here, once: the functions below take complete settings).
+
+    Returns
+    -------
+    np.ndarray
+        float32 in [0, 1]; see the module docstring for the layout.
+
+    Raises
+    ------
+    AudioError
+        If the file cannot be read or gives a non-finite result.
+    """
+    s = spectrogram_settings(settings)
+    y, sr = load_audio(path, sr=s["sr"], channels=s["channels"])
+    x = spectrogram_from_audio(y, sr, s)
+    if not np.all(np.isfinite(x)):
+        raise AudioError("the spectrogram holds NaN or infinite values")
+    return x
+
+
+def spectrogram_from_audio(y, sr, settings):
+    """Normalised log spectrogram of audio already in memory.
+
+    Parameters
+    ----------
+    y : np.ndarray
+        Audio at ``sr``, shape ``(n,)`` or ``(2, n)``.
+    sr : int
+        Sample rate.
+    settings : dict
+        Complete spectrogram settings (:func:`settings.spectrogram_settings`).
+
+    Returns
+    -------
+    np.ndarray
+        float32 in [0, 1], ``(n_freq, n_frames)`` or ``(n_freq, n_frames, 2)``.
+    """
+    s = settings
+    x = normalize(decibels(y, sr, s), s)
+    x = pool(x, s["time_pool"], s["freq_pool"], s["pool_mode"])
+    if x.ndim == 3:  # (channels, freq, time) -> (freq, time, channels)
+        x = np.moveaxis(x, 0, -1)
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def decibels(y, sr, settings):
+    """The dB spectrogram of audio in memory, before normalisation.
+
+    The steps of :func:`spectrogram_from_audio` up to :func:`normalize`:
+    padding or cutting to ``duration``, :func:`power_spectrogram`,
+    :func:`to_db`. Shape ``(n_freq, n_frames)`` or ``(channels, n_freq, n_frames)``.
+    """
+    s = settings
+    if s["duration"] is not None:
+        y = fix_duration(y, int(round(s["duration"] * sr)), s["pad_mode"])
+    if y.shape[-1] < 1:
+        raise AudioError("the clip is empty after padding/cutting")
+    return to_db(power_spectrogram(y, sr, s), s)
+
+
+# --- Its steps ---
+
+
+def fix_duration(y, n_samples, mode="right"):
+    """Pad with zeros or cut ``y`` along its last axis to ``n_samples``.
+
+    Parameters
+    ----------
+    y : np.ndarray
+        Audio, time on the last axis.
+    n_samples : int
+        Target length.
+    mode : {'right', 'left', 'center'}
+        Where samples are added or removed: at the end (``'right'``, the
+        start of the clip is kept), at the start (``'left'``, the end is
+        kept), or evenly at both ends (``'center'``).
+
+    Returns
+    -------
+    np.ndarray
+        ``y`` with last axis of length ``n_samples``.
+    """
+    import librosa
+
+    n = y.shape[-1]
+    if mode == "right" or n == n_samples:
+        return librosa.util.fix_length(y, size=n_samples, axis=-1)
+    if mode not in ("left", "center"):
+        raise ValueError(f"pad_mode must be right, left or center, not {mode!r}")
+    diff = n_samples - n
+    start = diff if mode == "left" else diff // 2
+    if diff > 0:
+        pad = [(0, 0)] * (y.ndim - 1) + [(start, diff - start)]
+        return np.pad(y, pad)
+    offset = -start
+    return y[..., offset : offset + n_samples]
+
+
+def power_spectrogram(y, sr, settings):
+    """Mel or linear power spectrogram of ``y``, band-limited to fmin–fmax.
+
+    Parameters
+    ----------
+    y : np.ndarray
+        Audio, shape ``(n,)`` or ``(channels, n)``.
+    sr : int
+        Sample rate of ``y``.
+    settings : dict
+        Complete spectrogram settings (:func:`settings.spectrogram_settings`).
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(n_freq, n_frames)`` or ``(channels, n_freq, n_frames)``;
+        row 0 is the lowest frequency kept.
+    """
+    import librosa
+
+    fmax = _fmax(sr, settings)
+    stft = dict(
+        n_fft=settings["n_fft"],
+        hop_length=settings["hop_length"],
+        win_length=settings["win_length"],
+        window=settings["window"],
+    )
+    if settings["type"] == "mel":
+        return librosa.feature.melspectrogram(
+            y=y,
+            sr=sr,
+            n_mels=settings["n_mels"],
+            fmin=settings["fmin"],
+            fmax=fmax,
+            power=settings["power"],
+            **stft,
+        )
+    spec = np.abs(librosa.stft(y, **stft)) ** settings["power"]
+    return spec[..., linear_band(sr, settings), :]
+
+
+def to_db(spec, settings):
+    """Power (or amplitude) spectrogram to decibels.
+
+    With ``normalize='minmax'`` the reference is the spectrogram's own
+    maximum (0 dB at its loudest bin, as ``ref=np.max``); with
+    ``'fixed_db'`` it is 1.0, so levels compare across files.
+    ``top_db`` limits the dynamic range below the peak in both cases.
+    """
+    import librosa
+
+    ref = np.max if settings["normalize"] == "minmax" else 1.0
+    convert = librosa.amplitude_to_db if settings["power"] == 1.0 else librosa.power_to_db
+    return convert(spec, ref=ref, top_db=settings["top_db"])
+
+
+def normalize(db, settings):
+    """Scale decibels to float32 in [0, 1].
+
+    ``'minmax'`` maps each spectrogram's own minimum to 0 and maximum to 1; a
+    constant spectrogram (silence) gives zeros, never NaN. ``'fixed_db'``
+    maps ``db_range`` ``[low, high]`` to [0, 1] and clips, the same scale
+    for every file.
+    """
+    low, high = db_bounds(db, settings)
+    span = high - low
+    if span <= 0:
+        return np.zeros(db.shape, dtype=np.float32)
+    return np.clip((db - low) / span, 0.0, 1.0).astype(np.float32)
+
+
+def db_bounds(db, settings):
+    """The dB values that :func:`normalize` maps to 0 and 1.
+
+    Parameters
+    ----------
+    db : np.ndarray or None
+        The dB spectrogram (only read with ``normalize='minmax'``).
+    settings : dict
+        Complete spectrogram settings.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``: the array's own minimum and maximum for ``'minmax'``,
+        ``db_range`` for ``'fixed_db'``.
+    """
+    if settings["normalize"] == "minmax":
+        return float(np.min(db)), float(np.max(db))
+    low, high = settings["db_range"]
+    return float(low), float(high)
+
+
+def pool(x, time_pool=1, freq_pool=1, mode="avg"):
+    """Downsample an array of shape ``(..., n_freq, n_frames)`` by blocks.
+
+    Trailing rows or frames that do not fill a whole block are dropped.
+    ``mode`` is ``'avg'`` or ``'max'``.
+    """
+    if time_pool == 1 and freq_pool == 1:
+        return x
+    n_f = x.shape[-2] // freq_pool
+    n_t = x.shape[-1] // time_pool
+    if n_f == 0 or n_t == 0:
+        raise AudioError(
+            f"pooling {freq_pool}x{time_pool} is larger than the spectrogram {x.shape[-2]}x{x.shape[-1]}"
+        )
+    blocks = x[..., : n_f * freq_pool, : n_t * time_pool].reshape(
+        x.shape[:-2] + (n_f, freq_pool, n_t, time_pool)
+    )
+    reduce = np.mean if mode == "avg" else np.max
+    return reduce(blocks, axis=(-3, -1)).astype(np.float32)
+
+
+# --- Frequency band and axes ---
+
+
+def _fmax(sr, settings):
+    """The highest frequency kept, Hz: ``fmax``, or ``sr / 2`` when it is ``None``."""
+    return settings["fmax"] if settings["fmax"] is not None else sr / 2.0
+
+
+def linear_band(sr, settings):
+    """Which STFT bins a linear spectrogram keeps: ``fmin <= f <= fmax``.
+
+    Parameters
+    ----------
+    sr : int
+        Sample rate of the audio.
+    settings : dict
+        Complete spectrogram settings (:func:`settings.spectrogram_settings`).
+
+    Returns
+    -------
+    np.ndarray
+        Boolean mask over the ``n_fft // 2 + 1`` STFT bins.
+    """
+    import librosa
+
+    freqs = librosa.fft_frequencies(sr=sr, n_fft=settings["n_fft"])
+    return (freqs >= settings["fmin"]) & (freqs <= _fmax(sr, settings))
+
+
+def frequencies(sr, settings):
+    """Frequency in Hz of each row of a spectrogram, row 0 first (the lowest).
+
+    Parameters
+    ----------
+    sr : int
+        Sample rate the spectrogram was computed at (``settings['sr']``, or
+        the file's own rate when that is ``None``).
+    settings : dict
+        Complete spectrogram settings (:func:`settings.spectrogram_settings`).
+
+    Returns
+    -------
+    np.ndarray
+        Mel: the centre frequencies of the mel filters; linear: the STFT bin
+        frequencies between ``fmin`` and ``fmax``. With ``freq_pool`` > 1 the
+        mean over each pooled block, so the length is the array's row count.
+    """
+    import librosa
+
+    s = settings
+    if s["type"] == "mel":
+        edges = librosa.mel_frequencies(s["n_mels"] + 2, fmin=s["fmin"], fmax=_fmax(sr, s))
+        freqs = edges[1:-1]  # filter i rises from edges[i], peaks at edges[i + 1]
+    else:
+        freqs = librosa.fft_frequencies(sr=sr, n_fft=s["n_fft"])[linear_band(sr, s)]
+    return _pool_coordinates(freqs, s["freq_pool"])
+
+
+def frame_times(n_frames, sr, settings):
+    """Time in seconds of the centre of each frame (column) of a spectrogram.
+
+    Parameters
+    ----------
+    n_frames : int
+        Number of columns of the array (after time pooling).
+    sr : int
+        Sample rate the spectrogram was computed at.
+    settings : dict
+        Complete spectrogram settings (:func:`settings.spectrogram_settings`).
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(n_frames,)``; frame ``t`` of the STFT is centred at
+        ``t * hop_length / sr``, and a pooled column at the mean of its block.
+    """
+    s = settings
+    times = np.arange(n_frames * s["time_pool"]) * s["hop_length"] / float(sr)
+    return _pool_coordinates(times, s["time_pool"])
+
+
+def _pool_coordinates(coords, factor):
+    """Coordinates of pooled rows or frames: the mean of each whole block (as :func:`pool`)."""
+    n = len(coords) // factor
+    return np.asarray(coords[: n * factor], dtype=float).reshape(n, factor).mean(axis=1)
