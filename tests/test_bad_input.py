@@ -8,12 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import audio_files
+import audio_io
 import audio_processing
+import discovery
+from settings import spectrogram_settings
 from bad_corpus import BROKEN, HOSTILE, UNUSUAL, make_bad_corpus
 from workflow import SMALL_CONFIG, STAGE, copy_workflow, planned, run
 
-SETTINGS = audio_processing.settings_with_defaults({"sr": 16000, "duration": 0.5, "n_mels": 32, "n_fft": 512})
+SETTINGS = spectrogram_settings({"sr": 16000, "duration": 0.5, "n_mels": 32, "n_fft": 512})
 SHAPE = (32, 1 + 8000 // 256)
 
 
@@ -28,9 +30,9 @@ def corpus(tmp_path_factory):
 def test_check_names_what_is_wrong(corpus, rel):
     folder, _ = corpus
     if rel in ("hum/stray-take.wav",) or "{" in rel:
-        assert audio_processing.check_audio(folder / rel) is None  # readable audio, rejected for its name
+        assert audio_io.check_audio(folder / rel) is None  # readable audio, rejected for its name
         return
-    reason = audio_processing.check_audio(folder / rel)
+    reason = audio_io.check_audio(folder / rel)
     assert reason and BROKEN[rel] in reason
     assert str(folder) not in reason  # the path is in the file column, not repeated in the reason
 
@@ -38,7 +40,7 @@ def test_check_names_what_is_wrong(corpus, rel):
 @pytest.mark.parametrize("rel", sorted(UNUSUAL))
 def test_unusual_files_are_processed(corpus, rel):
     folder, _ = corpus
-    assert audio_processing.check_audio(folder / rel) is None
+    assert audio_io.check_audio(folder / rel) is None
     x = audio_processing.spectrogram(folder / rel, SETTINGS)
     assert x.shape == SHAPE and x.dtype == np.float32
     assert np.all(np.isfinite(x)) and x.min() >= 0.0 and x.max() <= 1.0
@@ -64,17 +66,17 @@ def test_check_files_probes_each_version_once(tmp_path):
 
     cache = str(tmp_path / "checks.csv")
     rels = ["x.wav", "y.wav", "bad\nname.wav"]
-    assert audio_files.check_files(str(folder), rels, probe, cache, "v1") == {
+    assert discovery.check_files(str(folder), rels, probe, cache, "v1") == {
         "x.wav": "empty",
         "bad\nname.wav": "the file name holds a control character (newline, tab, ...): rename the file",
     }
     assert sorted(calls) == ["x.wav", "y.wav"]
-    audio_files.check_files(str(folder), rels, probe, cache, "v1")
+    discovery.check_files(str(folder), rels, probe, cache, "v1")
     assert len(calls) == 2  # nothing changed: nothing probed
     (folder / "x.wav").write_bytes(b"now audio")
-    assert audio_files.check_files(str(folder), rels, probe, cache, "v1") == {"bad\nname.wav": audio_files.name_problem(rels[2])}
+    assert discovery.check_files(str(folder), rels, probe, cache, "v1") == {"bad\nname.wav": discovery.name_problem(rels[2])}
     assert calls[2:] == ["x.wav"]  # only the changed file
-    audio_files.check_files(str(folder), rels, probe, cache, "v2")
+    discovery.check_files(str(folder), rels, probe, cache, "v2")
     assert sorted(calls[3:]) == ["x.wav", "y.wav"]  # a new probe version checks everything again
 
 
@@ -103,15 +105,15 @@ def test_skip_lists_every_broken_file(skipped_run):
 def test_skip_keeps_every_good_file(skipped_run):
     work, _, good, _ = skipped_run
     manifest = pd.read_csv(work / "results/final_specs.csv", dtype=str, keep_default_na=False)
-    assert sorted(manifest["id"]) == sorted(audio_files.file_id(rel) for rel in good)
+    assert sorted(manifest["id"]) == sorted(discovery.file_id(rel) for rel in good)
     for name in manifest["filename"]:
         x = np.load(work / "results" / name)
         assert x.shape == SHAPE and np.all(np.isfinite(x)) and 0.0 <= x.min() and x.max() <= 1.0
     pixels = pd.read_csv(work / "results/train_data.csv")
     assert len(pixels) == len(good)
     catalog = pd.read_csv(work / "results/catalog.csv", dtype=str, keep_default_na=False)
-    assert audio_files.file_id(HOSTILE) in set(catalog["id"])
-    assert not set(catalog["id"]) & {audio_files.file_id(rel) for rel in BROKEN}
+    assert discovery.file_id(HOSTILE) in set(catalog["id"])
+    assert not set(catalog["id"]) & {discovery.file_id(rel) for rel in BROKEN}
 
 
 def test_no_file_name_is_run(skipped_run):

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-import audio_files
+from batches import batch_count, plan_batches
 from workflow import SMALL_CONFIG, copy_workflow, STAGE, make_audio_folder, planned, run, tone_clip
 
 BATCHED = SMALL_CONFIG.replace("files_per_job: 1", "files_per_job: 4")
@@ -18,12 +18,12 @@ def ids(n, prefix="clip"):
 
 @pytest.mark.parametrize("n, per_job, expected", [(1, 32, 1), (32, 32, 1), (33, 32, 2), (3000, 32, 128), (50000, 1, 65536)])
 def test_batch_count_is_a_power_of_two_at_least_files_over_size(n, per_job, expected):
-    assert audio_files.batch_count(n, per_job) == expected
+    assert batch_count(n, per_job) == expected
 
 
 def test_every_clip_is_in_exactly_one_batch():
     clips = ids(3000)
-    batches = audio_files.plan_batches(clips, 32)
+    batches = plan_batches(clips, 32)
     members = [c for batch in batches.values() for c in batch]
     assert sorted(members) == sorted(clips)
     sizes = [len(b) for b in batches.values()]
@@ -32,8 +32,8 @@ def test_every_clip_is_in_exactly_one_batch():
 
 def test_adding_files_leaves_other_batches_alone():
     clips = ids(2500)
-    before = audio_files.plan_batches(clips, 32)  # 128 batches, as for 2501..4096 files
-    after = audio_files.plan_batches(clips + ids(300, prefix="new"), 32)
+    before = plan_batches(clips, 32)  # 128 batches, as for 2501..4096 files
+    after = plan_batches(clips + ids(300, prefix="new"), 32)
     changed = [name for name in after if after[name] != before.get(name)]
     for name in changed:
         assert set(before.get(name, [])) < set(after[name])  # only grew by new files
@@ -42,8 +42,8 @@ def test_adding_files_leaves_other_batches_alone():
 
 
 def test_growing_past_a_doubling_splits_each_batch_in_two():
-    small = audio_files.plan_batches(ids(64), 8)  # 8 batches
-    big = audio_files.plan_batches(ids(65), 8)  # 16 batches
+    small = plan_batches(ids(64), 8)  # 8 batches
+    big = plan_batches(ids(65), 8)  # 16 batches
     for name, members in small.items():
         halves = [set(m) for m in big.values() if set(m) & set(members)]
         assert set(members) <= set().union(*halves) and len(halves) <= 2
@@ -62,7 +62,7 @@ def batched(tmp_path_factory):
 
 def batch_of(rel, rels):
     clip = rel.rsplit(".", 1)[0]
-    plan = audio_files.plan_batches([r.rsplit(".", 1)[0] for r in rels], 4)
+    plan = plan_batches([r.rsplit(".", 1)[0] for r in rels], 4)
     return next(set(members) for members in plan.values() if clip in members)
 
 

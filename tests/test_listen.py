@@ -5,6 +5,9 @@ import pytest
 import soundfile as sf
 
 import audio_processing
+import inversion
+import spectrogram_math
+from settings import spectrogram_settings
 import listen
 from workflow import SMALL_CONFIG, copy_workflow, make_audio_folder, planned, run
 
@@ -36,7 +39,7 @@ def test_inverted_tone_keeps_its_frequency(tmp_path, settings, freq):
     sr = 16000
     audio = tmp_path / "tone.wav"
     sf.write(audio, tone(freq, 22050, 0.8, stereo=settings.get("channels") == "stereo"), 22050)
-    s = audio_processing.settings_with_defaults(settings)
+    s = spectrogram_settings(settings)
     audio_processing.get_spec_npy(audio, tmp_path / "tone.npy", s)
     y = listen.listen(tmp_path / "tone.npy", audio, tmp_path / "back.wav", s)
     back, back_sr = sf.read(tmp_path / "back.wav", always_2d=True)
@@ -53,10 +56,10 @@ def test_db_bounds_undo_the_normalisation_exactly():
     sr = 16000
     y = tone(440.0, sr, 0.6) + 0.01 * np.random.default_rng(0).standard_normal(int(0.6 * sr)).astype(np.float32)
     for normalize in ("minmax", "fixed_db"):
-        s = audio_processing.settings_with_defaults({"normalize": normalize, "top_db": 60.0})
-        x = audio_processing.spectrogram_from_audio(y, sr, s)
-        db = audio_processing.decibels(y, sr, s)
-        low, high = audio_processing.db_bounds(db, s)
+        s = spectrogram_settings({"normalize": normalize, "top_db": 60.0})
+        x = spectrogram_math.spectrogram_from_audio(y, sr, s)
+        db = spectrogram_math.decibels(y, sr, s)
+        low, high = spectrogram_math.db_bounds(db, s)
         inside = (db >= low) & (db <= high)  # fixed_db clips outside its range
         np.testing.assert_allclose((low + x * (high - low))[inside], db[inside], atol=1e-3)
         assert inside.mean() > 0.9
@@ -66,9 +69,9 @@ def test_db_bounds_undo_the_normalisation_exactly():
 def test_file_db_bounds_reads_the_audio_only_for_minmax(tmp_path):
     audio = tmp_path / "a.wav"
     sf.write(audio, tone(300.0, 8000, 0.5), 8000)
-    low, high = audio_processing.file_db_bounds(audio, {"sr": 8000, "top_db": 50.0})
+    low, high = inversion.file_db_bounds(audio, spectrogram_settings({"sr": 8000, "top_db": 50.0}))
     assert high == pytest.approx(0.0) and low == pytest.approx(-50.0)  # minmax: 0 dB at the peak
-    assert audio_processing.file_db_bounds(tmp_path / "absent.wav", {"normalize": "fixed_db"}) == (-100.0, 20.0)
+    assert inversion.file_db_bounds(tmp_path / "absent.wav", spectrogram_settings({"normalize": "fixed_db"})) == (-100.0, 20.0)
 
 
 def test_listen_rule_plans_one_spectrogram_and_its_inversion(tmp_path):

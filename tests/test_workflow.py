@@ -165,9 +165,14 @@ def test_split_setting_reruns_no_spectrogram(clone):
     assert set(rules) == AGGREGATES
 
 
-def test_changed_math_reruns_every_spectrogram(clone):
+@pytest.mark.parametrize("module", ["audio_io.py", "spectrogram_math.py", "audio_processing.py"])
+def test_changed_math_reruns_every_spectrogram(clone, module):
     work, _, rels = clone
-    module = Path(work) / "scripts" / "audio_processing.py"
-    module.write_text(module.read_text() + "\n# a changed line of the spectrogram module\n")
-    rules, _ = planned(work, *STAGE, "--configfile", "test.yaml")
+    path = Path(work) / "scripts" / module
+    original = path.read_text()
+    path.write_text(original + "\n# a changed line of a module that makes spectrograms\n")
+    try:
+        rules, _ = planned(work, *STAGE, "--configfile", "test.yaml")
+    finally:
+        path.write_text(original)
     assert rules["spectrogram"] == len(rels)

@@ -2,7 +2,8 @@
 
 import pytest
 
-import audio_files as af
+import discovery
+import labelling
 
 
 @pytest.fixture
@@ -20,64 +21,64 @@ def tree(tmp_path):
 
 
 def test_discovery_is_recursive_case_blind_and_skips_hidden(tree):
-    assert af.discover_audio(str(tree)) == [
+    assert discovery.discover_audio(str(tree)) == [
         "birds/robin/site1_01.WAV", "birds/robin/site2_02.flac", "birds/wren/site1_03.Ogg",
         "frogs/site3_04.aiff", "frogs/site3_05.aif", "frogs/site4_06.mp3", "top_07.wav",
     ]
 
 
 def test_ids_keep_folders_and_drop_extensions(tree):
-    index = af.index_files(af.discover_audio(str(tree)))
+    index = discovery.index_files(discovery.discover_audio(str(tree)))
     assert index["birds/robin/site1_01"] == "birds/robin/site1_01.WAV"
     assert "top_07" in index
 
 
 def test_two_files_with_one_id_are_refused():
-    with pytest.raises(af.LabelError, match="a/x.wav and a/x.flac"):
-        af.index_files(["a/x.wav", "a/x.flac"])
+    with pytest.raises(discovery.DuplicateIdError, match="a/x.wav and a/x.flac"):
+        discovery.index_files(["a/x.wav", "a/x.flac"])
 
 
 def test_pattern_labels():
-    labels = af.label_files(["7_theo_12.wav", "0_george_3.wav"], "pattern", r"^(?P<class>\d)_(?P<author>[a-z]+)_\d+$")
+    labels = labelling.label_files(["7_theo_12.wav", "0_george_3.wav"], "pattern", r"^(?P<class>\d)_(?P<author>[a-z]+)_\d+$")
     assert labels == [("7", "theo"), ("0", "george")]
 
 
 def test_pattern_without_author_gives_unknown():
-    assert af.label_files(["dog/1.wav"], "pattern", r"^(?P<class>[^/]+)/") == [("dog", "unknown")]
+    assert labelling.label_files(["dog/1.wav"], "pattern", r"^(?P<class>[^/]+)/") == [("dog", "unknown")]
 
 
 def test_pattern_that_does_not_match_names_the_file():
-    with pytest.raises(af.LabelError, match="stray.wav"):
-        af.label_files(["7_theo_1.wav", "stray.wav"], "pattern", r"^(?P<class>\d)_")
+    with pytest.raises(labelling.LabelError, match="stray.wav"):
+        labelling.label_files(["7_theo_1.wav", "stray.wav"], "pattern", r"^(?P<class>\d)_")
 
 
 def test_pattern_needs_a_class_group():
-    with pytest.raises(af.LabelError, match=r"no \(\?P<class>"):
-        af.label_files(["a.wav"], "pattern", r"(?P<kind>a)")
-    with pytest.raises(af.LabelError, match="not a valid regular expression"):
-        af.label_files(["a.wav"], "pattern", r"(?P<class>a")
+    with pytest.raises(labelling.LabelError, match=r"no \(\?P<class>"):
+        labelling.label_files(["a.wav"], "pattern", r"(?P<kind>a)")
+    with pytest.raises(labelling.LabelError, match="not a valid regular expression"):
+        labelling.label_files(["a.wav"], "pattern", r"(?P<class>a")
 
 
 def test_folder_labels(tree):
-    rels = af.discover_audio(str(tree))
-    labels = dict(zip(rels[:-1], af.label_files(rels[:-1], "folder", r"(?P<author>site\d)")))
+    rels = discovery.discover_audio(str(tree))
+    labels = dict(zip(rels[:-1], labelling.label_files(rels[:-1], "folder", r"(?P<author>site\d)")))
     assert labels["birds/robin/site1_01.WAV"] == ("robin", "site1")
     assert labels["frogs/site4_06.mp3"] == ("frogs", "site4")
-    with pytest.raises(af.LabelError, match="top_07.wav.*not inside a class folder"):
-        af.label_files(rels, "folder")
+    with pytest.raises(labelling.LabelError, match="top_07.wav.*not inside a class folder"):
+        labelling.label_files(rels, "folder")
 
 
 def test_csv_labels(tmp_path):
     table = tmp_path / "labels.csv"
     table.write_text("path,class,author\nsub/a.wav,whale,buoy1\nb.flac,dolphin,buoy2\n")
-    assert af.label_files(["sub/a.wav", "b.flac"], "csv", csv_path=str(table)) == [("whale", "buoy1"), ("dolphin", "buoy2")]
-    with pytest.raises(af.LabelError, match="c.wav: no row in"):
-        af.label_files(["c.wav"], "csv", csv_path=str(table))
+    assert labelling.label_files(["sub/a.wav", "b.flac"], "csv", csv_path=str(table)) == [("whale", "buoy1"), ("dolphin", "buoy2")]
+    with pytest.raises(labelling.LabelError, match="c.wav: no row in"):
+        labelling.label_files(["c.wav"], "csv", csv_path=str(table))
     bad = tmp_path / "bad.csv"
     bad.write_text("file,label\n")
-    with pytest.raises(af.LabelError, match="missing column"):
-        af.label_files(["c.wav"], "csv", csv_path=str(bad))
+    with pytest.raises(labelling.LabelError, match="missing column"):
+        labelling.label_files(["c.wav"], "csv", csv_path=str(bad))
 
 
 def test_class_ids_follow_sorted_names():
-    assert af.class_ids(["wren", "robin", "wren", "jay"]) == {"jay": 0, "robin": 1, "wren": 2}
+    assert labelling.class_ids(["wren", "robin", "wren", "jay"]) == {"jay": 0, "robin": 1, "wren": 2}
