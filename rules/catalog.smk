@@ -1,10 +1,13 @@
-# The catalog of the run: every usable file with its labels, class id and split (worked out once,
-# at parse time, in common.smk, and handed over as params), plus the rejected files.
+# The catalog of the run: every usable file (or, with windows, every labelled window) with its
+# labels, class id and split (worked out once, at parse time, in common.smk, and handed over as
+# params; windows are labelled here, from the recordings' lengths and the annotation tables), plus
+# the rejected files.
 
 
 rule catalog:
     input:
         audio=all_audio(),
+        tables=annotation_tables(),
     output:
         catalog="results/catalog.csv",
         classes="results/classes.csv",
@@ -17,5 +20,8 @@ rule catalog:
     params:
         files=catalog_rows(),
         rejected=rejected_files(),
+        windows=windowing(),
+        labels=annotation_labels(),
+        audio_dir=AUDIO_DIR,
     script:
         "../scripts/make_catalog.py"

@@ -25,7 +25,10 @@ _problems = config_checks.check_config(config)
 if _problems:
     raise WorkflowError("invalid configuration:\n" + "\n".join(_problems))
 
-DEMO_DIR = "results/demo_audio"
+# The built-in demo datasets (audio_dir: demo | demo_soundscapes), made by rule demo_audio; the
+# soundscapes' held-out recordings (for predict) go to a folder of their own beside them.
+DEMO_DIRS = {"demo": "results/demo_audio", "demo_soundscapes": "results/demo_soundscapes"}
+HELDOUT_DIR = "results/demo_soundscapes_heldout"
 
 # The two branches, side by side: where each file's spectrogram goes (folder/{id}{suffix}), the
 # branch's manifest, and what its training job reads. Every rule and script takes these paths from
@@ -50,6 +53,11 @@ BRANCHES = {
     },
 }
 CHANNELS = 2 if config["spectrogram"]["channels"] == "stereo" else 1
+
+
+def windowing():
+    """The ``windows:`` section when recordings are cut into fixed windows, else None (one clip per file)."""
+    return config["windows"] if config["windows"]["length"] is not None else None
 # Modules under scripts/ whose code makes the spectrograms (see code_digest).
 SPECTROGRAM_CODE = ("audio_io.py", "spectrogram_math.py", "audio_processing.py")
 
@@ -70,13 +78,20 @@ def code_digest(*modules):
 def discover():
     """Audio folder and the relative paths of its audio files (the demo's are planned)."""
     if config["audio_dir"] == "demo":
-        return DEMO_DIR, [entry["relpath"] for entry in demo_data.demo_plan()]
+        return DEMO_DIRS["demo"], [entry["relpath"] for entry in demo_data.demo_plan()]
+    if config["audio_dir"] == "demo_soundscapes":
+        plan = demo_data.soundscape_plan()
+        return DEMO_DIRS["demo_soundscapes"], [entry["relpath"] for entry in plan]
     relpaths = discovery.discover_audio(config["audio_dir"])
     if not relpaths:
         raise WorkflowError(
             f"audio_dir: no audio files (wav, flac, aif, aiff, ogg, mp3) under {config['audio_dir']!r}"
         )
     return config["audio_dir"], relpaths
+
+
+# Length in seconds of each checked audio file (from its header, remembered with the checks).
+DURATIONS = {}
 
 
 def screen(audio_dir, relpaths):
@@ -89,13 +104,17 @@ def screen(audio_dir, relpaths):
     import audio_io
 
     rejected = {}
-    if audio_dir != DEMO_DIR:
+    if audio_dir not in DEMO_DIRS.values():
+        windows = windowing()
+        shortest = windows["length"] if windows and windows["last"] == "drop" else None
         rejected = discovery.check_files(
             audio_dir,
             relpaths,
-            audio_io.check_audio,
+            functools.partial(audio_io.check_audio, min_duration=shortest),
             cache_path="results/.audio_checks.csv",
-            version=code_digest("audio_io.py", "discovery.py"),
+            version=f"{code_digest('audio_io.py', 'discovery.py')}-{shortest}",
+            measure=audio_io.header_seconds,
+            measured=DURATIONS,
         )
     readable = [rel for rel in relpaths if rel not in rejected]
     labels = config["labels"]
@@ -166,6 +185,21 @@ def rejected_files():
     return [[f"{AUDIO_DIR}/{rel}", reason] for rel, reason in sorted(REJECTED.items())]
 
 
+def report_cut_audio():
+    """Say how many files lose more than half their audio to spectrogram.duration (windows off)."""
+    duration = config["spectrogram"]["duration"]
+    if windowing() is not None or duration is None:
+        return
+    long = [rel for rel in AUDIO_FILES if DURATIONS.get(rel, 0.0) > 2 * duration]
+    if long:
+        logger.warning(
+            f"spectrogram.duration: {len(long)} of {len(AUDIO_FILES)} audio files are longer than twice "
+            f"{duration:g} s and lose more than half their audio (e.g. {long[0]}, {DURATIONS[long[0]]:g} s); "
+            "set windows.length to cut long recordings into windows (docs/windows.md), or "
+            "spectrogram.duration: null to keep whole files"
+        )
+
+
 def report_rejected():
     """Say how many audio files were left out (on_bad_audio: skip), at the start and end of a run."""
     if REJECTED:
@@ -177,6 +211,7 @@ def report_rejected():
 
 onstart:
     report_rejected()
+    report_cut_audio()
 
 
 onsuccess:
@@ -194,10 +229,22 @@ def audio_root(wildcards):
 
 
 def demo_outputs():
-    """The clips of the built-in demo dataset."""
-    if config["audio_dir"] != "demo":
-        return []
-    return all_audio()
+    """The files of the built-in demo dataset in use (clips, or soundscapes with their tables and held-out ones)."""
+    if config["audio_dir"] == "demo":
+        return all_audio()
+    if config["audio_dir"] == "demo_soundscapes":
+        return [
+            f"{folder}/{entry[key]}"
+            for folder, heldout in ((AUDIO_DIR, False), (HELDOUT_DIR, True))
+            for entry in demo_data.soundscape_plan(heldout)
+            for key in ("relpath", "table")
+        ]
+    return []
+
+
+def demo_kind():
+    """What rule demo_audio makes: ``clips`` or ``soundscapes``."""
+    return "soundscapes" if config["audio_dir"] == "demo_soundscapes" else "clips"
 
 
 def audio_path(wildcards):
@@ -259,6 +306,29 @@ def as_list(paths):
     return [paths] if isinstance(paths, str) else list(paths)
 
 
+def annotation_labels():
+    """The ``labels:`` section when windows are labelled by annotations (a params value of the catalog), else None."""
+    return config["labels"] if config["labels"]["from"] == "annotations" else None
+
+
+def annotation_tables():
+    """The Raven selection tables the catalog job reads (an input, so an edited table reruns it).
+
+    With labels.annotations a CSV, that file; a folder, every table (*.txt) in
+    it; null, the tables beside the recordings (for a demo, the planned ones).
+    """
+    labels = config["labels"]
+    if labels["from"] != "annotations":
+        return []
+    path = labels["annotations"]
+    if path is not None and os.path.isfile(path):
+        return [path]
+    if path is None and AUDIO_DIR in DEMO_DIRS.values():
+        return [f"{AUDIO_DIR}/{rel}" for rel in demo_data.demo_tables(AUDIO_DIR)]
+    folder = path or AUDIO_DIR
+    return [f"{folder}/{rel}" for rel in discovery.discover_files(folder, [".txt"])]
+
+
 def training_inputs(wildcards):
     """What a branch trains on: the NPY manifest and its stacked arrays, or the legacy pixel table."""
     return BRANCHES[wildcards.branch]["training"]
@@ -266,8 +336,21 @@ def training_inputs(wildcards):
 
 def provenance_config():
     """The configuration a model's provenance records: what defines its data and its training."""
-    keys = ("audio_dir", "labels", "spectrogram", "split", "training")
+    keys = ("audio_dir", "labels", "spectrogram", "windows", "split", "training")
     return {key: config[key] for key in keys}
+
+
+def prediction_outputs():
+    """The predict rule's outputs: the CSV, and with windows a folder of Raven selection tables."""
+    outputs = {"csv": "results/predictions/{name}.csv"}
+    if windowing() is not None:
+        outputs["selections"] = directory("results/predictions/{name}.selections")
+    return outputs
+
+
+def prediction_folder(wildcards):
+    """The folder named ``wildcards.name`` in ``config["predict"]``."""
+    return config["predict"][wildcards.name]
 
 
 def prediction_audio(wildcards):
@@ -278,6 +361,8 @@ def prediction_audio(wildcards):
         raise WorkflowError(
             f"predict: no folder named {wildcards.name!r}; add predict: {{{wildcards.name}: /path/to/audio}}"
         )
+    if folder == HELDOUT_DIR and config["audio_dir"] == "demo_soundscapes":
+        return [f"{folder}/{entry['relpath']}" for entry in demo_data.soundscape_plan(heldout=True)]
     if not os.path.isdir(folder):
         raise WorkflowError(f"predict.{wildcards.name}: {folder!r} is not a folder")
     return [os.path.join(folder, rel) for rel in discovery.discover_audio(folder)]

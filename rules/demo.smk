@@ -7,5 +7,6 @@ rule demo_audio:
         "../envs/audio.yaml"
     params:
         out_dir=audio_root,
+        kind=demo_kind(),
     script:
         "../scripts/demo_data.py"

@@ -1,6 +1,7 @@
 # Classify new recordings: `predict: {name: folder}` in the configuration, then ask for
 # results/predictions/{name}.csv. Uses the NPY model with the spectrogram settings stored in its
-# provenance (not today's config).
+# provenance (not today's config). A model of windows scores every window of each recording and
+# also writes a Raven selection table per recording under results/predictions/{name}.selections/.
 
 
 rule predict:
@@ -9,10 +10,12 @@ rule predict:
         provenance="results/model_npy.provenance.json",
         audio=prediction_audio,
     output:
-        "results/predictions/{name}.csv",
+        **prediction_outputs(),
     log:
         "logs/predict_{name}.log",
     conda:
         "../envs/train.yaml"
+    params:
+        folder=prediction_folder,
     script:
         "../scripts/predict.py"

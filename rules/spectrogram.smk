@@ -25,6 +25,7 @@ for spectrogram_rule, audio, npy, png, job_log in spectrogram_rules():
             runtime=5,
         params:
             settings=config["spectrogram"],
+            windows=windowing(),
             math=code_digest(*SPECTROGRAM_CODE),
         run:
             from workers import run_job
@@ -36,4 +37,5 @@ for spectrogram_rule, audio, npy, png, job_log in spectrogram_rules():
                 params.settings,
                 log[0],
                 workflow.cores,
+                params.windows,
             )

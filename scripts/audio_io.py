@@ -15,8 +15,8 @@ class AudioError(ValueError):
     """An audio file that cannot be turned into a spectrogram."""
 
 
-def load_audio(path, sr=None, channels="mono"):
-    """Load an audio file as float32, resampled to ``sr``.
+def load_audio(path, sr=None, channels="mono", offset=0.0, duration=None):
+    """Load an audio file (or a stretch of it) as float32, resampled to ``sr``.
 
     Parameters
     ----------
@@ -27,6 +27,11 @@ def load_audio(path, sr=None, channels="mono"):
     channels : {'mono', 'stereo'}
         ``'mono'`` averages the channels; ``'stereo'`` keeps the first two
         channels and duplicates a mono file, so every clip has two.
+    offset : float
+        Start reading this many seconds into the file.
+    duration : float or None
+        Read at most this many seconds; ``None`` reads to the end. Only the
+        stretch read is decoded, so memory follows ``duration``, not the file.
 
     Returns
     -------
@@ -43,7 +48,7 @@ def load_audio(path, sr=None, channels="mono"):
     import librosa
 
     try:
-        y, sr = librosa.load(path, sr=sr, mono=(channels == "mono"))
+        y, sr = librosa.load(path, sr=sr, mono=(channels == "mono"), offset=offset, duration=duration)
     except Exception as err:  # decoders raise many types; the message names the cause
         if "not finite" in str(err):  # librosa refuses to resample NaN/inf
             raise AudioError("the audio holds NaN or infinite samples") from err
@@ -62,7 +67,7 @@ def load_audio(path, sr=None, channels="mono"):
 FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
 
 
-def check_audio(path, block_frames=1 << 18):
+def check_audio(path, block_frames=1 << 18, min_duration=None):
     """Why an audio file cannot be used, or ``None`` if it can.
 
     A cheap check made before any job runs: it reads the header, and decodes
@@ -75,6 +80,9 @@ def check_audio(path, block_frames=1 << 18):
         The audio file.
     block_frames : int
         Frames decoded at a time for the finiteness check.
+    min_duration : float or None
+        Refuse a file shorter than this many seconds (a recording with no
+        whole window under ``windows.last: drop``).
 
     Returns
     -------
@@ -99,6 +107,11 @@ def check_audio(path, block_frames=1 << 18):
         return f"the header gives {info.samplerate} Hz and {info.channels} channels"
     if info.frames <= 0:
         return "the file holds no audio samples"
+    if min_duration is not None and info.frames / info.samplerate < min_duration:
+        return (
+            f"the recording ({info.frames / info.samplerate:g} s) is shorter than one window ({min_duration:g} s) "
+            "and windows.last is drop: set windows.last: pad to keep it"
+        )
     if info.subtype in FLOAT_SUBTYPES:
         try:
             for block in soundfile.blocks(path, blocksize=block_frames, dtype="float32"):
@@ -120,3 +133,30 @@ def _decode_reason(path, err):
     lines = str(err).strip().splitlines()
     reason = lines[-1].strip() if lines else type(err).__name__
     return reason.removeprefix(f"Error opening {os.fspath(path)!r}: ")
+
+
+def audio_duration(path):
+    """Length of an audio file in seconds, read from its header (or by the decoder when it has none)."""
+    import soundfile
+
+    try:
+        info = soundfile.info(path)
+        return info.frames / info.samplerate
+    except Exception:  # noqa: BLE001 - formats libsndfile cannot read: ask librosa
+        import librosa
+
+        try:
+            return float(librosa.get_duration(path=path))
+        except Exception as err:  # noqa: BLE001
+            raise AudioError(f"cannot decode audio: {_decode_reason(path, err)}") from err
+
+
+def header_seconds(path):
+    """Length of an audio file in seconds from its header alone, or ``None`` when the header does not say."""
+    import soundfile
+
+    try:
+        info = soundfile.info(path)
+    except Exception:  # noqa: BLE001 - e.g. formats libsndfile cannot read
+        return None
+    return info.frames / info.samplerate if info.samplerate > 0 else None

@@ -9,15 +9,26 @@ both from one computation: the per-file work of the workflow.
 
 ``get_spec_npy`` and ``get_spec_image`` are the user's names and stay here;
 ``spectrogram`` and ``AudioError`` are importable from here too.
+
+A long recording cut into fixed windows (``windows:`` in the configuration,
+:func:`process_windows`) is stored as one file per branch: a ``.npy`` holding
+``(n_windows, n_freq, n_frames[, 2])`` and one ``.png`` strip in which the
+windows stand side by side, window ``k`` in columns ``k * n_frames`` to
+``(k + 1) * n_frames - 1``; the strip's text chunk ``windows`` holds the
+window count, so the file alone says how to cut it (:func:`load_png`).
 """
 
 import io
+import itertools
 
 import numpy as np
 
-from atomic import write_bytes
-from audio_io import AudioError  # noqa: F401 - part of this module's interface
-from spectrogram_math import spectrogram
+from atomic import atomic_path, write_bytes
+from audio_io import AudioError, audio_duration
+from spectrogram_math import spectrogram, spectrogram_windows, window_bounds
+
+#: Text chunk of a PNG strip of windows: how many windows stand side by side.
+WINDOWS_KEY = "windows"
 
 __all__ = [
     "AudioError",
@@ -25,6 +36,7 @@ __all__ = [
     "get_spec_npy",
     "get_spec_image",
     "process_file",
+    "process_windows",
     "to_pixels",
     "from_pixels",
     "save_npy",
@@ -76,19 +88,45 @@ def save_npy(x, path):
 
 def save_png(x, path):
     """Save the 8-bit grayscale PNG of ``x`` atomically, without metadata."""
-    from PIL import Image
+    save_pixels(to_pixels(x), path)
 
+
+def save_pixels(pixels, path, n_windows=None):
+    """Save an 8-bit image atomically; a strip of ``n_windows`` windows says so in a text chunk."""
+    from PIL import Image, PngImagePlugin
+
+    info = None
+    if n_windows is not None:
+        info = PngImagePlugin.PngInfo()
+        info.add_text(WINDOWS_KEY, str(int(n_windows)))
     buf = io.BytesIO()
-    Image.fromarray(to_pixels(x), mode="L").save(buf, format="PNG", optimize=False)
+    Image.fromarray(pixels, mode="L").save(buf, format="PNG", optimize=False, pnginfo=info)
     write_bytes(path, buf.getvalue())
 
 
+def png_windows(image):
+    """The window count of a PNG strip (its ``windows`` text chunk), or ``None`` for a clip's PNG."""
+    value = getattr(image, "text", {}).get(WINDOWS_KEY)
+    return int(value) if value is not None else None
+
+
 def load_png(path, channels=1):
-    """Read a PNG of the PNG branch back as float32 in [0, 1]."""
+    """Read a PNG of the PNG branch back as float32 in [0, 1].
+
+    Returns
+    -------
+    np.ndarray
+        A clip's array, or for a strip of windows ``(n_windows, ...)`` with
+        each window laid out as a clip's.
+    """
     from PIL import Image
 
     with Image.open(path) as img:
-        return from_pixels(np.asarray(img.convert("L")), channels)
+        n_windows = png_windows(img)
+        pixels = np.asarray(img.convert("L"))
+    if n_windows is None:
+        return from_pixels(pixels, channels)
+    return np.stack([from_pixels(part, channels) for part in np.split(pixels, n_windows, axis=1)])
 
 
 def get_spec_npy(audio_path, npy_path, settings=None):
@@ -141,3 +179,42 @@ def process_file(audio_path, npy_path, png_path, settings=None):
     save_npy(x, npy_path)
     save_png(x, png_path)
     return x.shape
+
+
+def process_windows(audio_path, npy_path, png_path, settings=None, windows=None):
+    """Both branches of every fixed window of a recording, one window in memory at a time.
+
+    The ``.npy`` is written through a memory map, so a recording of hours
+    never sits in memory as floats; the PNG strip holds one byte per pixel.
+
+    Parameters
+    ----------
+    audio_path : str
+        The recording.
+    npy_path, png_path : str
+        Its two outputs (written atomically).
+    settings : dict or None
+        Spectrogram settings.
+    windows : dict
+        ``length``, ``hop``, ``last`` (see :func:`spectrogram_math.window_bounds`).
+
+    Returns
+    -------
+    tuple of int
+        The ``.npy`` array's shape, ``(n_windows, ...)``.
+    """
+    n = len(window_bounds(audio_duration(audio_path), windows["length"], windows["hop"], windows["last"]))
+    arrays = spectrogram_windows(audio_path, settings, windows)
+    first = next(arrays)
+    height, width = to_pixels(first).shape
+    strip = np.empty((height, n * width), dtype=np.uint8)
+    with atomic_path(npy_path) as tmp:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n,) + first.shape)
+        for k, x in enumerate(itertools.chain([first], arrays)):
+            out[k] = x
+            strip[:, k * width : (k + 1) * width] = to_pixels(x)
+        out.flush()
+        shape = out.shape
+        del out
+    save_pixels(strip, png_path, n_windows=n)
+    return shape

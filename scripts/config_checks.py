@@ -22,7 +22,7 @@ def check_config(config):
     """
     problems = []
     audio_dir = config["audio_dir"]
-    if audio_dir != "demo":
+    if audio_dir not in ("demo", "demo_soundscapes"):
         if not os.path.isdir(audio_dir):
             problems.append(f"audio_dir: {audio_dir!r} is not a folder; give an existing folder of audio files")
     spec = config["spectrogram"]
@@ -42,6 +42,17 @@ def check_config(config):
     labels = config["labels"]
     if labels["from"] == "csv" and not (labels["csv"] and os.path.isfile(labels["csv"])):
         problems.append(f"labels.csv: {labels['csv']!r} is not a file; labels.from is csv and needs one")
+    if labels["from"] == "annotations":
+        if config["windows"]["length"] is None:
+            problems.append(
+                "labels.from: annotations labels windows of long recordings: set windows.length (e.g. 2.0)"
+            )
+        path = labels["annotations"]
+        if path is not None and not os.path.exists(path):
+            problems.append(
+                f"labels.annotations: {path!r} does not exist; give a CSV (path, start, end, class), a folder of "
+                "Raven selection tables, or null for Raven tables beside the recordings"
+            )
     problems.extend(split_problems(config["split"]))
     return problems
 

@@ -394,6 +394,22 @@ def _recorder_noise(rng, n: int, sr: int, floor_db: float, author: str):
     return noise * (10.0 ** (floor_db / 20.0) / rms)
 
 
+def _call(rng, label: str, n_event: int, sr: int):
+    """One call-like event of class ``label``, ``n_event`` samples, enveloped, at a random level.
+
+    The level is the geometric mean of peak and RMS, so that sparse (click)
+    and dense (tonal, noisy) events end up with overlapping loudness ranges.
+    """
+    import numpy as np
+
+    event = _EVENTS[label](rng, n_event, sr)
+    event = event * _envelope(n_event, rng.uniform(0.02, 0.3), rng.uniform(0.05, 0.4))
+    peak = float(np.max(np.abs(event)))
+    rms = float(np.sqrt(np.mean(event**2)))
+    level = math.sqrt(peak * rms) or 1.0
+    return event * (_log_uniform(rng, 0.015, 0.4) / level)
+
+
 def synthesize_clip(entry: dict) -> "np.ndarray":
     """Make the audio of one planned clip.
 
@@ -447,14 +463,7 @@ def synthesize_clip(entry: dict) -> "np.ndarray":
     # The event: 15 % to 85 % of the clip, at a random onset.
     n_event = max(16, int(round(rng.uniform(0.15, 0.85) * n)))
     onset = int(rng.integers(0, n - n_event + 1))
-    event = _EVENTS[label](rng, n_event, sr)
-    event = event * _envelope(n_event, rng.uniform(0.02, 0.3), rng.uniform(0.05, 0.4))
-    # Level: geometric mean of peak and RMS, so that sparse (click) and dense
-    # (tonal, noisy) events end up with overlapping loudness ranges.
-    peak = float(np.max(np.abs(event)))
-    rms = float(np.sqrt(np.mean(event**2)))
-    level = math.sqrt(peak * rms) or 1.0
-    event *= _log_uniform(rng, 0.015, 0.4) / level
+    event = _call(rng, label, n_event, sr)
 
     y = np.zeros(n)
     y[onset : onset + n_event] = event
@@ -536,11 +545,118 @@ def write_demo(out_dir: str | os.PathLike, plan: list[dict] | None = None) -> li
 
 
 # ---------------------------------------------------------------------------
+# Soundscapes: long recordings with calls at known times, and their Raven tables
+# ---------------------------------------------------------------------------
+
+SOUNDSCAPE_SECONDS = 60.0
+"""Length of a demo soundscape in seconds."""
+
+HELDOUT_SITES: tuple[str, ...] = ("reef", "fjord")
+"""Recorders that also make a held-out soundscape (for prediction), in a folder of its own."""
+
+RAVEN_HEADER = (
+    "Selection", "View", "Channel", "Begin Time (s)", "End Time (s)", "Low Freq (Hz)", "High Freq (Hz)", "Annotation",
+)
+
+
+def soundscape_plan(heldout: bool = False) -> list[dict]:
+    """List the demo soundscapes and their calls without making them (standard library only).
+
+    One soundscape of :data:`SOUNDSCAPE_SECONDS` per recorder (or, with
+    ``heldout``, one per :data:`HELDOUT_SITES`): the recorder's noise floor
+    with calls of the demo classes placed at known times, 1 to 3 s apart.
+
+    Returns
+    -------
+    plan : list of dict
+        ``relpath`` (``{recorder}_soundscape.wav``), ``table`` (its Raven
+        selection table, ``{recorder}_soundscape.Table.1.selections.txt``),
+        ``author``, ``sr``, ``duration`` and ``events``: a list of
+        ``(start, end, class)`` in seconds, rounded to the millisecond.
+    """
+    import random
+
+    plan = []
+    for name, sr, _floor in RECORDERS:
+        if heldout and name not in HELDOUT_SITES:
+            continue
+        stem = f"{name}_{'heldout' if heldout else 'soundscape'}"
+        rng = random.Random(_stable_u64("soundscape:" + stem))
+        events, t = [], rng.uniform(0.3, 1.5)
+        while True:
+            length = round(rng.uniform(MIN_DURATION, MAX_DURATION), 3)
+            if t + length > SOUNDSCAPE_SECONDS - 0.3:
+                break
+            events.append((round(t, 3), round(t + length, 3), CLASSES[rng.randrange(len(CLASSES))]))
+            t += length + rng.uniform(1.0, 3.0)
+        plan.append(
+            {
+                "relpath": f"{stem}.wav",
+                "table": f"{stem}.Table.1.selections.txt",
+                "author": name,
+                "sr": sr,
+                "duration": SOUNDSCAPE_SECONDS,
+                "events": events,
+            }
+        )
+    return plan
+
+
+def synthesize_soundscape(entry: dict) -> "np.ndarray":
+    """Make the audio of one planned soundscape: noise floor, faint background, the planned calls."""
+    import numpy as np
+
+    floors = {name: floor for name, _sr, floor in RECORDERS}
+    sr = int(entry["sr"])
+    n = int(round(float(entry["duration"]) * sr))
+    rng = _rng_for(entry["relpath"])
+    y = _recorder_noise(rng, n, sr, floors[entry["author"]], entry["author"])
+    for start, end, label in entry["events"]:
+        first = int(round(start * sr))
+        n_event = int(round(end * sr)) - first
+        y[first : first + n_event] += _call(rng, label, n_event, sr)
+    peak = float(np.max(np.abs(y)))
+    if peak > 0.99:
+        y *= 0.99 / peak
+    return y.astype(np.float32)
+
+
+def raven_table(events) -> str:
+    """A Raven selection table (tab-separated text) of ``(start, end, class)`` events."""
+    lines = ["\t".join(RAVEN_HEADER)]
+    for i, (start, end, label) in enumerate(events, start=1):
+        lines.append(f"{i}\tSpectrogram 1\t1\t{start:.3f}\t{end:.3f}\t0.0\t{_F_MAX:.1f}\t{label}")
+    return "\n".join(lines) + "\n"
+
+
+def demo_tables(folder: str) -> list[str]:
+    """The Raven tables planned in a demo folder (relative paths); none for the clip demo."""
+    heldout = folder.rstrip("/").endswith("_heldout")
+    return [entry["table"] for entry in soundscape_plan(heldout)] if "soundscapes" in folder else []
+
+
+def write_soundscapes(out_dir: str | os.PathLike, plan: list[dict]) -> list[str]:
+    """Write each planned soundscape (16-bit WAV) and its Raven table; return every path written."""
+    from atomic import write_text
+
+    out_dir = os.fspath(out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    paths = []
+    for entry in plan:
+        path = os.path.join(out_dir, entry["relpath"])
+        _write_wav_atomic(path, synthesize_soundscape(entry), int(entry["sr"]))
+        table = os.path.join(out_dir, entry["table"])
+        write_text(table, raven_table(entry["events"]))
+        paths += [path, table]
+    return paths
+
+
+# ---------------------------------------------------------------------------
 # Snakemake entry point
 # ---------------------------------------------------------------------------
 
 
-def main(out_dir, outputs, log, n_per_class_per_recorder=8) -> None:
+def main(out_dir, outputs, log, n_per_class_per_recorder=8, kind="clips") -> None:
     """Write the demo clips to ``out_dir`` (the body of rule ``demo_audio``).
 
     Parameters
@@ -555,6 +671,9 @@ def main(out_dir, outputs, log, n_per_class_per_recorder=8) -> None:
     n_per_class_per_recorder : int
         Clips per class and recorder; must match the plan that declared
         ``outputs``.
+    kind : {'clips', 'soundscapes'}
+        The clip dataset, or the soundscapes (``out_dir``) with their
+        held-out ones (``out_dir`` + ``_heldout``).
     """
     import contextlib
     import time
@@ -562,19 +681,25 @@ def main(out_dir, outputs, log, n_per_class_per_recorder=8) -> None:
 
     with open(log, "w") as f, contextlib.redirect_stderr(f):
         try:
-            _run(out_dir, outputs, n_per_class_per_recorder, time.perf_counter())
+            _run(out_dir, outputs, n_per_class_per_recorder, time.perf_counter(), kind)
         except BaseException:
             traceback.print_exc()  # into the log, then let Snakemake see the failure
             raise
 
 
-def _run(out_dir, outputs, n, start: float) -> None:
+def _run(out_dir, outputs, n, start: float, kind="clips") -> None:
     """Body of `main`, with stderr already redirected to the log."""
     import time
 
-    plan = demo_plan(n)
-    print(f"demo_data: writing {len(plan)} clips to {out_dir}", file=sys.stderr)
-    paths = write_demo(out_dir, plan)
+    if kind == "soundscapes":
+        print(f"demo_data: writing soundscapes to {out_dir} and {out_dir}_heldout", file=sys.stderr)
+        paths = write_soundscapes(out_dir, soundscape_plan()) + write_soundscapes(
+            f"{out_dir}_heldout", soundscape_plan(heldout=True)
+        )
+    else:
+        plan = demo_plan(n)
+        print(f"demo_data: writing {len(plan)} clips to {out_dir}", file=sys.stderr)
+        paths = write_demo(out_dir, plan)
     declared = {os.path.normpath(str(p)) for p in outputs}
     written = {os.path.normpath(p) for p in paths}
     if declared and declared != written:
@@ -586,7 +711,7 @@ def _run(out_dir, outputs, n, start: float) -> None:
             f"written but not declared (first 5): {extra}"
         )
     print(
-        f"demo_data: wrote {len(paths)} clips in {time.perf_counter() - start:.2f} s",
+        f"demo_data: wrote {len(paths)} files in {time.perf_counter() - start:.2f} s",
         file=sys.stderr,
     )
 
@@ -597,4 +722,5 @@ if "snakemake" in globals():
         list(snakemake.output),  # noqa: F821
         snakemake.log[0],  # noqa: F821
         getattr(snakemake.params, "n_per_class_per_recorder", 8),  # noqa: F821
+        getattr(snakemake.params, "kind", "clips"),  # noqa: F821
     )

@@ -35,18 +35,27 @@ def discover_audio(audio_dir):
         files whose extension is one of :data:`AUDIO_EXTENSIONS` (any letter
         case) are kept; hidden files and hidden folders are skipped.
     """
+    return discover_files(audio_dir, AUDIO_EXTENSIONS)
+
+
+def discover_files(folder, extensions):
+    """List the files under ``folder`` whose name ends with one of ``extensions`` (any letter case).
+
+    Recursive; hidden files and folders are skipped. Paths are relative to
+    ``folder``, with ``/`` separators, sorted.
+    """
     found = []
     stack = [""]
     while stack:
         rel = stack.pop()
-        with os.scandir(os.path.join(audio_dir, rel) if rel else audio_dir) as entries:
+        with os.scandir(os.path.join(folder, rel) if rel else folder) as entries:
             for entry in entries:
                 if entry.name.startswith("."):
                     continue
                 sub = f"{rel}/{entry.name}" if rel else entry.name
                 if entry.is_dir():
                     stack.append(sub)
-                elif entry.is_file() and entry.name.lower().endswith(AUDIO_EXTENSIONS):
+                elif entry.is_file() and entry.name.lower().endswith(tuple(extensions)):
                     found.append(sub)
     return sorted(found)
 
@@ -88,17 +97,17 @@ def name_problem(relpath):
     return None
 
 
-CHECKS_HEADER = ["relpath", "size", "mtime_ns", "reason"]
+CHECKS_HEADER = ["relpath", "size", "mtime_ns", "reason", "seconds"]
 
 
 def read_checks(cache_path, version):
-    """Earlier check results: relative path → ``(size, mtime_ns, reason)``; empty if absent or stale."""
+    """Earlier check results: relative path → ``(size, mtime_ns, reason, seconds)``; empty if absent or stale."""
     try:
         with open(cache_path, newline="", encoding="utf-8") as f:
             rows = csv.reader(f)
             if next(rows, None) != [f"# checks {version}"] or next(rows, None) != CHECKS_HEADER:
                 return {}
-            return {rel: (int(size), int(mtime), reason) for rel, size, mtime, reason in rows}
+            return {rel: (int(size), int(mtime), reason, seconds) for rel, size, mtime, reason, seconds in rows}
     except (OSError, ValueError):
         return {}
 
@@ -116,7 +125,7 @@ def write_checks(cache_path, version, entries):
     os.replace(tmp, cache_path)
 
 
-def check_files(audio_dir, relpaths, probe, cache_path=None, version=""):
+def check_files(audio_dir, relpaths, probe, cache_path=None, version="", measure=None, measured=None):
     """Problems of the audio files of a run, each file checked once while it is unchanged.
 
     Parameters
@@ -133,6 +142,12 @@ def check_files(audio_dir, relpaths, probe, cache_path=None, version=""):
         that only new or changed files are probed again.
     version : str
         Identifies the probe; a cache written by another version is ignored.
+    measure : callable or None
+        ``measure(path)`` → length in seconds (or ``None``) of a usable file,
+        remembered with the check (e.g. ``audio_io.header_seconds``).
+    measured : dict or None
+        Filled with relative path → seconds for the usable files, when
+        ``measure`` is given.
 
     Returns
     -------
@@ -147,10 +162,14 @@ def check_files(audio_dir, relpaths, probe, cache_path=None, version=""):
             stat = os.stat(os.path.join(audio_dir, rel))
             known = cache.get(rel)
             if known is not None and known[:2] == (stat.st_size, stat.st_mtime_ns):
-                reason = known[2] or None
+                reason, seconds = known[2] or None, known[3]
             else:
                 reason = probe(os.path.join(audio_dir, rel))
-            entries[rel] = (stat.st_size, stat.st_mtime_ns, reason or "")
+                seconds = measure(os.path.join(audio_dir, rel)) if measure and not reason else None
+                seconds = "" if seconds is None else repr(float(seconds))
+            entries[rel] = (stat.st_size, stat.st_mtime_ns, reason or "", seconds)
+            if measured is not None and seconds:
+                measured[rel] = float(seconds)
         if reason:
             problems[rel] = " ".join(reason.split())
     if cache_path and entries != cache:

@@ -15,6 +15,10 @@ class LabelError(ValueError):
     """A file that cannot be labelled, or a labelling setting that cannot work."""
 
 
+#: The class of a recording labelled by time-box annotations, until its windows are labelled (catalog job).
+ANNOTATED = "(annotations)"
+
+
 def compile_pattern(pattern, need_class=True):
     """Compile a label pattern and check its named groups.
 
@@ -71,6 +75,8 @@ def label_file(rel, source="pattern", regex=None, table=None, csv_path=None):
             if match is None or not match.groupdict().get("class"):
                 raise LabelError(f"labels.pattern {regex.pattern!r} does not match its name")
             cls = match.group("class")
+        elif source == "annotations":
+            cls = ANNOTATED
         else:
             parent = os.path.dirname(rel)
             if not parent:
@@ -90,12 +96,14 @@ def label_files(relpaths, source="pattern", pattern=None, csv_path=None, problem
     ----------
     relpaths : list of str
         Paths relative to the audio folder.
-    source : {'pattern', 'folder', 'csv'}
+    source : {'pattern', 'folder', 'csv', 'annotations'}
         ``'pattern'``: the named groups ``class`` and ``author`` of ``pattern``
         searched in the relative path without extension. ``'folder'``: the
         class is the name of the file's folder; the author comes from the
         ``author`` group of ``pattern`` when given. ``'csv'``: the rows of
-        ``csv_path`` (columns path, class, author).
+        ``csv_path`` (columns path, class, author). ``'annotations'``: the
+        class is :data:`ANNOTATED` (time boxes label each window later, in
+        the catalog job); the author comes from ``pattern`` as for ``'folder'``.
     pattern : str or None
         Regular expression with named groups.
     csv_path : str or None

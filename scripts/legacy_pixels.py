@@ -3,9 +3,12 @@
 Metadata of each clip followed by the flattened 8-bit pixels of its PNG, row
 by row as stored (low frequencies at the bottom), so the legacy
 ``load_csv_data()`` path (divide by 255, reshape, flip back) keeps working.
+With ``windows:`` one row per window, cut from its recording's PNG strip, with
+the columns window, start and end after width.
 """
 
 import csv
+import functools
 import os
 import sys
 
@@ -15,14 +18,27 @@ import pandas as pd
 from atomic import atomic_path
 
 META = ["filename", "author", "class", "class_id", "split", "height", "width"]
+WINDOW_META = ["window", "start", "end"]
 
 
-def read_pixels(path):
-    """The 8-bit pixels of a PNG as a 2-D uint8 array."""
+@functools.lru_cache(maxsize=1)
+def _png(path):
+    """The pixels of a PNG and its window count (the last file is kept: a strip's windows come in a row)."""
     from PIL import Image
 
+    from audio_processing import png_windows
+
     with Image.open(path) as img:
-        return np.asarray(img.convert("L"), dtype=np.uint8)
+        return np.asarray(img.convert("L"), dtype=np.uint8), png_windows(img)
+
+
+def read_pixels(path, window=None):
+    """The 8-bit pixels of a PNG as a 2-D uint8 array (of one window, for a strip of windows)."""
+    pixels, n_windows = _png(os.fspath(path))
+    if window is None or n_windows is None:
+        return pixels
+    width = pixels.shape[1] // n_windows
+    return pixels[:, int(window) * width : (int(window) + 1) * width]
 
 
 def write_pixel_table(manifest, root, out_csv):
@@ -43,7 +59,9 @@ def write_pixel_table(manifest, root, out_csv):
         If the PNGs differ in size (a pixel table needs one shape; set
         ``spectrogram.duration``).
     """
-    images = [read_pixels(os.path.join(root, name)) for name in manifest["filename"]]
+    windowed = "window" in manifest.columns
+    windows = manifest["window"] if windowed else [None] * len(manifest)
+    images = [read_pixels(os.path.join(root, name), w) for name, w in zip(manifest["filename"], windows)]
     sizes = {img.shape for img in images}
     if len(sizes) > 1:
         raise ValueError(
@@ -53,8 +71,9 @@ def write_pixel_table(manifest, root, out_csv):
     height, width = images[0].shape
     with atomic_path(out_csv) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(META + [f"pixel_{i}" for i in range(height * width)])
-        meta = manifest.assign(height=height, width=width)[META]
+        columns = META + WINDOW_META if windowed else META
+        writer.writerow(columns + [f"pixel_{i}" for i in range(height * width)])
+        meta = manifest.assign(height=height, width=width)[columns]
         for row, img in zip(meta.itertuples(index=False), images):
             writer.writerow(list(row) + img.ravel().tolist())
 

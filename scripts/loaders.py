@@ -54,6 +54,30 @@ class Dataset:
         return np.flatnonzero(self.split == split)
 
 
+def examples(table, root):
+    """The array of every row of an NPY manifest, in order: a file's array, or one window of it.
+
+    A file of windows is opened once, memory-mapped, for all its rows.
+    """
+    windowed = "window" in table.columns
+    opened = {}
+    for i, name in enumerate(table["filename"]):
+        if not windowed:
+            yield np.load(os.path.join(root, name))
+            continue
+        if name not in opened:
+            opened.clear()
+            opened[name] = np.load(os.path.join(root, name), mmap_mode="r")
+        yield np.asarray(opened[name][int(table["window"].iloc[i])])
+
+
+def example_ids(table, ids):
+    """One id per example: the clip id, or ``{id}#{window}`` for a window of a recording."""
+    if "window" not in table.columns:
+        return np.asarray(ids)
+    return np.asarray([f"{clip}#{int(w)}" for clip, w in zip(ids, table["window"])])
+
+
 def read_manifest(path):
     """A manifest CSV with its label columns read as strings."""
     return pd.read_csv(path, dtype=LABEL_COLUMNS, keep_default_na=False)
@@ -104,8 +128,8 @@ def stack_npy(manifest_csv, out_path, root=None):
     shape = (len(table),) + _shape_of(table)
     with atomic_path(out_path) as tmp:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
-        for i, name in enumerate(table["filename"]):
-            out[i] = with_channel_axis(np.load(os.path.join(root, name)))
+        for i, x in enumerate(examples(table, root)):
+            out[i] = with_channel_axis(x)
         out.flush()
         del out
 
@@ -138,13 +162,13 @@ def load_npy_data(manifest_csv="results/final_specs.csv", stack=None, root=None)
             raise ValueError(f"{stack} holds {features.shape[0]} arrays but {manifest_csv} lists {len(table)}")
     else:
         _shape_of(table)
-        features = np.stack([with_channel_axis(np.load(os.path.join(root, f))) for f in table["filename"]])
+        features = np.stack([with_channel_axis(x) for x in examples(table, root)])
     return Dataset(
         features=features,
         labels=table["class_id"].to_numpy(dtype=np.int64),
         authors=table["author"].to_numpy(),
         split=table["split"].to_numpy(),
-        ids=table["id"].to_numpy(),
+        ids=example_ids(table, table["id"]),
         classes=class_names(table),
     )
 
@@ -171,13 +195,13 @@ def load_csv_data(csv_path="results/train_data.csv", channels=1):
     pixels = table[pixel_columns].to_numpy(dtype=np.float32) / 255.0
     images = pixels.reshape(len(table), channels, height // channels, width)[:, :, ::-1, :]
     features = np.ascontiguousarray(np.moveaxis(images, 1, -1))
-    ids = table["filename"].map(spectrogram_id)
+    ids = example_ids(table, table["filename"].map(spectrogram_id))
     return Dataset(
         features=features,
         labels=table["class_id"].to_numpy(dtype=np.int64),
         authors=table["author"].to_numpy(),
         split=table["split"].to_numpy(),
-        ids=ids.to_numpy(),
+        ids=ids,
         classes=class_names(table),
     )
 

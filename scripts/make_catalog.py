@@ -1,4 +1,8 @@
-"""The catalog of a run: every clip with its labels, class id, split and audio facts.
+"""The catalog of a run: every clip (or window) with its labels, class id, split and audio facts.
+
+With ``windows:`` each recording gives one row per fixed window (columns
+``window``, ``start``, ``end`` added at the end), labelled by its file's class
+or, with ``labels.from: annotations``, by the time boxes of annotation tables.
 
 Writes ``results/catalog.csv`` (the table both manifests are built from),
 ``results/classes.csv`` (class → class_id, sorted names) and
@@ -6,10 +10,12 @@ Writes ``results/catalog.csv`` (the table both manifests are built from),
 ``results/rejected.csv`` (audio files left out under ``on_bad_audio: skip``, with the reason).
 """
 
+import os
 import sys
 
 import pandas as pd
 
+import annotations
 import splits
 from atomic import atomic_path
 from discovery import file_id
@@ -17,6 +23,8 @@ from labelling import class_ids
 
 #: Columns of :func:`file_table`, in order.
 TABLE_COLUMNS = ["id", "audio_path", "class", "class_id", "author", "split"]
+#: Columns added to the catalog (and the manifests) when recordings are cut into windows.
+WINDOW_COLUMNS = ["window", "start", "end"]
 
 
 def audio_facts(path):
@@ -93,33 +101,95 @@ def single_file_classes(table):
     ]
 
 
-def build_catalog(rows):
+def build_catalog(rows, windows=None, labels=None, tables=(), audio_dir=None):
     """The catalog: the rows of :func:`file_table` plus audio facts, and its two summaries.
 
     Parameters
     ----------
     rows : list of list
         The rows of :func:`file_table`, columns :data:`TABLE_COLUMNS`.
+    windows : dict or None
+        The ``windows:`` section when recordings are cut into windows.
+    labels : dict or None
+        The ``labels:`` section (read for ``from: annotations``).
+    tables : list of str
+        Raven selection tables of the run (``from: annotations`` without a CSV).
+    audio_dir : str or None
+        The audio folder (Raven tables beside the recordings are matched there).
 
     Returns
     -------
     catalog : pandas.DataFrame
         One row per clip: id, audio_path, class, class_id, author, split,
-        duration, sample_rate, channels; sorted by id.
+        duration, sample_rate, channels, sorted by id; with windows one row per
+        labelled window, with window, start and end.
     classes : pandas.DataFrame
         class, class_id.
     summary : pandas.DataFrame
-        Realised files and authors per split and class.
+        Realised files (windows, when windowed) and authors per split and class.
     """
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS).astype({"class_id": int})
     facts = [audio_facts(path) for path in table["audio_path"]]
     table["duration"] = [round(d, 6) for d, _, _ in facts]
     table["sample_rate"] = [sr for _, sr, _ in facts]
     table["channels"] = [ch for _, _, ch in facts]
-    table = table.sort_values("id", kind="stable").reset_index(drop=True)
+    sort = ["id"]
+    if windows is not None:
+        exact = {clip: d for clip, (d, _, _) in zip(table["id"], facts)}
+        table = window_rows(table, exact, windows, labels or {}, tables, audio_dir)
+        sort = ["id", "window"]
+    table = table.sort_values(sort, kind="stable").reset_index(drop=True)
     ids = class_ids(table["class"])
+    table["class_id"] = table["class"].map(ids).astype(int)
     classes = pd.DataFrame({"class": list(ids), "class_id": list(ids.values())})
     return table, classes, splits.split_summary(table)
+
+
+def window_rows(table, durations, windows, labels, tables=(), audio_dir=None):
+    """One row per labelled window of every recording of ``table``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per recording (id, audio_path, class, ...).
+    durations : dict
+        Recording id → exact length in seconds (as the spectrogram job reads it).
+    windows : dict
+        ``length``, ``hop``, ``last``.
+    labels : dict
+        The ``labels:`` section; with ``from: annotations`` the windows are
+        labelled by time boxes (:func:`annotations.window_labels`), otherwise
+        every window takes its recording's class.
+    tables, audio_dir
+        See :func:`build_catalog`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of ``table`` plus :data:`WINDOW_COLUMNS`; windows left
+        out by the annotation rule are not listed.
+    """
+    from spectrogram_math import window_bounds
+
+    prefix = (audio_dir.rstrip("/") + "/") if audio_dir else ""
+    relpaths = [path[len(prefix) :] for path in table["audio_path"]]
+    events = None
+    if labels.get("from") == "annotations":
+        source = labels["annotations"] if labels.get("annotations") and os.path.isfile(labels["annotations"]) else "raven"
+        root = labels.get("annotations") or audio_dir
+        events = annotations.events_by_recording(relpaths, source, list(tables), root, labels["raven_column"])
+        annotations.check_durations(events, {rel: durations[clip] for rel, clip in zip(relpaths, table["id"])})
+    out = []
+    for (_, row), rel in zip(table.iterrows(), relpaths):
+        bounds = window_bounds(durations[row["id"]], windows["length"], windows["hop"], windows["last"])
+        if events is None:
+            classes = [row["class"]] * len(bounds)
+        else:
+            classes = annotations.window_labels(bounds, events[rel], labels["min_overlap"], labels["background"])
+        for k, ((start, end), cls) in enumerate(zip(bounds, classes)):
+            if cls is not None:
+                out.append({**row.to_dict(), "class": cls, "window": k, "start": round(start, 6), "end": round(end, 6)})
+    return pd.DataFrame(out, columns=list(table.columns) + WINDOW_COLUMNS)
 
 
 def rejected_table(rejected):
@@ -127,9 +197,9 @@ def rejected_table(rejected):
     return pd.DataFrame(sorted(rejected), columns=["file", "reason"])
 
 
-def main(rows, rejected, out):
+def main(rows, rejected, out, windows=None, labels=None, tables=(), audio_dir=None):
     """Build and write the catalog, classes, split summary and rejected-files tables."""
-    table, classes, summary = build_catalog(rows)
+    table, classes, summary = build_catalog(rows, windows, labels, tables, audio_dir)
     for message in splits.class_warnings(table):
         print(f"warning: {message}", file=sys.stderr)
     for name, frame in [
@@ -144,4 +214,12 @@ def main(rows, rejected, out):
 
 if "snakemake" in globals():
     sys.stderr = open(snakemake.log[0], "w")
-    main(snakemake.params.files, snakemake.params.rejected, snakemake.output)
+    main(
+        snakemake.params.files,
+        snakemake.params.rejected,
+        snakemake.output,
+        snakemake.params.windows,
+        snakemake.params.labels,
+        list(snakemake.input.tables),
+        snakemake.params.audio_dir,
+    )

@@ -3,6 +3,8 @@
 One row per clip: filename (the spectrogram's path, relative to the
 manifest's folder), audio_path, id, author, class, class_id, split, duration,
 sample_rate (of the original file) and shape (of the array, e.g. ``64x63``).
+With ``windows:``, one row per window: its recording's file, and the columns
+window (its index in that file), start and end (seconds of the recording).
 """
 
 import os
@@ -14,6 +16,7 @@ import pandas as pd
 from atomic import atomic_path
 
 COLUMNS = ["filename", "audio_path", "id", "author", "class", "class_id", "split", "duration", "sample_rate", "shape"]
+WINDOW_COLUMNS = ["window", "start", "end"]
 
 
 def npy_shape(path):
@@ -28,17 +31,32 @@ def npy_shape(path):
 
 
 def png_shape(path, channels=1):
-    """Shape of the array behind a PNG of the PNG branch (stereo is stacked vertically)."""
+    """Shape of the array behind a PNG of the PNG branch (stereo is stacked vertically).
+
+    A strip of windows (``audio_processing.process_windows``) gives
+    ``(n_windows, ...)``, each window shaped as a clip's.
+    """
     from PIL import Image
+
+    from audio_processing import png_windows
 
     with Image.open(path) as img:
         width, height = img.size
-    return (height, width) if channels == 1 else (height // channels, width, channels)
+        n_windows = png_windows(img)
+    width = width if n_windows is None else width // n_windows
+    shape = (height, width) if channels == 1 else (height // channels, width, channels)
+    return shape if n_windows is None else (n_windows,) + shape
 
 
 def array_shape(path, channels=1):
     """Shape of the array behind a spectrogram file of either branch (``.npy`` or ``.png``)."""
     return npy_shape(path) if str(path).endswith(".npy") else png_shape(path, channels)
+
+
+def example_shape(path, channels=1, windowed=False):
+    """Shape of one training example of a file: the array, or one window of it."""
+    shape = array_shape(path, channels)
+    return shape[1:] if windowed else shape
 
 
 def build_manifest(catalog, root, folder, suffix, channels=1):
@@ -60,13 +78,17 @@ def build_manifest(catalog, root, folder, suffix, channels=1):
     Returns
     -------
     pandas.DataFrame
-        With :data:`COLUMNS`.
+        With :data:`COLUMNS` (and :data:`WINDOW_COLUMNS` for a catalog of windows).
     """
     table = catalog.copy()
     table["filename"] = [f"{folder}/{clip}{suffix}" for clip in table["id"]]
-    shapes = [array_shape(os.path.join(root, name), channels) for name in table["filename"]]
-    table["shape"] = ["x".join(str(n) for n in shape) for shape in shapes]
-    return table[COLUMNS]
+    windowed = "window" in table.columns
+    shapes = {
+        name: "x".join(str(n) for n in example_shape(os.path.join(root, name), channels, windowed))
+        for name in table["filename"].unique()
+    }
+    table["shape"] = table["filename"].map(shapes)
+    return table[COLUMNS + WINDOW_COLUMNS if windowed else COLUMNS]
 
 
 def main(catalog_csv, out_csv, folder, suffix, channels):

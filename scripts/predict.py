@@ -1,9 +1,15 @@
 """Classify new recordings with a trained model, using exactly the spectrogram settings
 stored in its provenance (not today's config.yaml).
 
+A model trained on fixed windows of long recordings scores every window of each
+recording (one row per window: file, start, end, predicted, score, p_{class}),
+and writes a Raven selection table per recording in which consecutive windows of
+the same class scoring at least ``windows.threshold`` become one selection.
+
 As a command::
 
     python scripts/predict.py --model results/model_npy.keras /data/new_recordings [--out predictions.csv]
+        [--selections folder_for_raven_tables]
 
 In the workflow: ``predict: {name: folder}`` in the configuration, then
 ``snakemake --cores 2 results/predictions/{name}.csv``.
@@ -21,9 +27,13 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import loaders  # noqa: E402
-from atomic import atomic_path  # noqa: E402
-from discovery import discover_audio  # noqa: E402
-from spectrogram_math import spectrogram  # noqa: E402
+from atomic import atomic_path, write_text  # noqa: E402
+from audio_io import audio_duration  # noqa: E402
+from discovery import discover_audio, file_id  # noqa: E402
+from spectrogram_math import spectrogram, spectrogram_windows, window_bounds  # noqa: E402
+
+#: Windows scored per call of the model (memory stays bounded whatever the recording's length).
+CHUNK = 256
 
 
 def provenance_path(model_path):
@@ -31,9 +41,15 @@ def provenance_path(model_path):
     return str(model_path).removesuffix(".keras") + ".provenance.json"
 
 
-def model_input(path, record):
-    """The array a model saw in training for one audio file (PNG models see 8-bit values)."""
-    x = spectrogram(path, record["spectrogram"])
+def read_provenance(model_path):
+    """The provenance record stored beside a model."""
+    with open(provenance_path(model_path), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def model_input(path, record, x=None):
+    """The array a model saw in training for one audio file, or for ``x`` computed from it (PNG models see 8-bit values)."""
+    x = spectrogram(path, record["spectrogram"]) if x is None else x
     if record["branch"] == "png":
         x = np.rint(x * 255.0) / 255.0
     x = loaders.with_channel_axis(x).astype(np.float32)
@@ -51,8 +67,7 @@ def predict_files(model_path, paths, batch_size=64):
         ``file``, ``predicted``, ``probability`` (of the prediction) and one
         ``p_{class}`` column per class.
     """
-    with open(provenance_path(model_path), encoding="utf-8") as f:
-        record = json.load(f)
+    record = read_provenance(model_path)
     from model import setup_keras
 
     keras = setup_keras()
@@ -69,6 +84,153 @@ def predict_files(model_path, paths, batch_size=64):
     return table
 
 
+def windows_of(record):
+    """The model's ``windows:`` settings, or None for a model of clips."""
+    windows = record.get("config", {}).get("windows")
+    return windows if windows and windows.get("length") is not None else None
+
+
+def predict_windows(model, path, record, windows):
+    """Scores of every window of one recording, computed a chunk of windows at a time.
+
+    Returns
+    -------
+    bounds : np.ndarray
+        ``(n_windows, 2)`` start and end in seconds.
+    probabilities : np.ndarray
+        ``(n_windows, n_classes)``.
+    """
+    bounds = window_bounds(audio_duration(path), windows["length"], windows["hop"], windows["last"])
+    parts, chunk = [], []
+    for x in spectrogram_windows(path, record["spectrogram"], windows):
+        chunk.append(model_input(path, record, x))
+        if len(chunk) == CHUNK:
+            parts.append(model.predict(np.stack(chunk), verbose=0))
+            chunk = []
+    if chunk:
+        parts.append(model.predict(np.stack(chunk), verbose=0))
+    n_classes = len(record["classes"])
+    return bounds, np.concatenate(parts) if parts else np.zeros((0, n_classes))
+
+
+def window_table(path, bounds, probabilities, classes):
+    """One row per window: file, start, end, predicted, score and p_{class}."""
+    best = probabilities.argmax(axis=1) if len(probabilities) else np.zeros(0, dtype=int)
+    table = pd.DataFrame(
+        {
+            "file": [str(path)] * len(bounds),
+            "start": np.round(bounds[:, 0], 6),
+            "end": np.round(bounds[:, 1], 6),
+            "predicted": [classes[i] for i in best],
+            "score": probabilities[np.arange(len(best)), best].round(6),
+        }
+    )
+    for i, name in enumerate(classes):
+        table[f"p_{name}"] = probabilities[:, i].round(6)
+    return table
+
+
+def merge_detections(rows, threshold=0.5, background=None, duration=None):
+    """Selections from one recording's window rows: runs of consecutive windows of one class.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        The recording's rows of :func:`window_table`, in window order.
+    threshold : float
+        Least score of a window that counts as a detection.
+    background : str or None
+        The class that is no detection (the background class of training).
+    duration : float or None
+        Length of the recording: a selection never ends after it.
+
+    Returns
+    -------
+    list of tuple
+        ``(start, end, class, score)``, the score being the run's highest.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"start": [0.0, 1.0, 2.0, 3.0], "end": [2.0, 3.0, 4.0, 5.0],
+    ...                      "predicted": ["owl", "owl", "background", "owl"], "score": [0.9, 0.7, 0.8, 0.4]})
+    >>> merge_detections(rows, threshold=0.5, background="background")
+    [(0.0, 3.0, 'owl', 0.9)]
+    """
+    selections, current = [], None
+    for start, end, label, score in rows[["start", "end", "predicted", "score"]].itertuples(index=False):
+        hit = score >= threshold and label != background
+        if hit and current is not None and current[2] == label and start <= current[1]:
+            current = (current[0], max(current[1], end), label, max(current[3], score))
+            continue
+        if current is not None:
+            selections.append(current)
+        current = (start, end, label, score) if hit else None
+    if current is not None:
+        selections.append(current)
+    if duration is not None:
+        selections = [(s, min(e, duration), c, p) for s, e, c, p in selections]
+    return [(float(s), float(e), str(c), float(p)) for s, e, c, p in selections]
+
+
+def raven_selections(selections, low_hz=0.0, high_hz=0.0):
+    """A Raven selection table (tab-separated text) of ``(start, end, class, score)`` selections."""
+    header = ["Selection", "View", "Channel", "Begin Time (s)", "End Time (s)", "Low Freq (Hz)", "High Freq (Hz)",
+              "Annotation", "Score"]
+    lines = ["\t".join(header)]
+    for i, (start, end, label, score) in enumerate(selections, start=1):
+        lines.append(f"{i}\tSpectrogram 1\t1\t{start:.3f}\t{end:.3f}\t{low_hz:.1f}\t{high_hz:.1f}\t{label}\t{score:.4f}")
+    return "\n".join(lines) + "\n"
+
+
+def predict_recordings(model_path, paths, folder, selections_dir=None, threshold=None):
+    """Window scores of every recording, and a Raven selection table per recording.
+
+    Parameters
+    ----------
+    model_path : str
+        A model trained on windows (its provenance names them).
+    paths : list of str
+        Recordings.
+    folder : str
+        Their folder: a table is named after the path relative to it,
+        ``{folder}/a/rec1.wav`` → ``{selections_dir}/a/rec1.selections.txt``.
+    selections_dir : str or None
+        Where the Raven tables go (none are written when None).
+    threshold : float or None
+        Least score of a detection; None takes the model's ``windows.threshold``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per window (:func:`window_table`).
+    """
+    record = read_provenance(model_path)
+    windows = windows_of(record)
+    if windows is None:
+        raise ValueError(f"{model_path} was trained on clips, not windows: use predict_files")
+    threshold = windows.get("threshold", 0.5) if threshold is None else threshold
+    background = record.get("config", {}).get("labels", {}).get("background")
+    settings = record["spectrogram"]
+    from model import setup_keras
+
+    model = setup_keras().models.load_model(model_path)
+    tables = []
+    for path in paths:
+        bounds, probabilities = predict_windows(model, path, record, windows)
+        rows = window_table(path, bounds, probabilities, record["classes"])
+        tables.append(rows)
+        if selections_dir is not None:
+            duration = audio_duration(path)
+            high = settings["fmax"] or (settings["sr"] or 0) / 2.0
+            text = raven_selections(merge_detections(rows, threshold, background, duration), settings["fmin"], high)
+            rel = file_id(os.path.relpath(path, folder).replace(os.sep, "/"))
+            write_text(os.path.join(selections_dir, f"{rel}.selections.txt"), text)
+    if not tables:
+        return window_table("", np.zeros((0, 2)), np.zeros((0, len(record["classes"]))), record["classes"]).iloc[0:0]
+    return pd.concat(tables, ignore_index=True)
+
+
 def write_csv(table, out_csv):
     """Write atomically."""
     with atomic_path(out_csv) as tmp:
@@ -80,19 +242,40 @@ def cli(argv=None):
     parser.add_argument("folder", help="folder searched recursively for wav/flac/aif/aiff/ogg/mp3 files")
     parser.add_argument("--model", default="results/model_npy.keras", help="model (.keras) with its provenance JSON")
     parser.add_argument("--out", default="-", help="CSV to write (default: standard output)")
+    parser.add_argument("--selections", help="folder for a Raven selection table per recording (windowed models)")
+    parser.add_argument("--threshold", type=float, help="least score of a detection (default: the model's)")
     args = parser.parse_args(argv)
     paths = [os.path.join(args.folder, rel) for rel in discover_audio(args.folder)]
     if not paths:
         parser.error(f"no audio files under {args.folder}")
-    table = predict_files(args.model, paths)
+    if windows_of(read_provenance(args.model)) is not None:
+        table = predict_recordings(args.model, paths, args.folder, args.selections, args.threshold)
+    else:
+        table = predict_files(args.model, paths)
     if args.out == "-":
         table.to_csv(sys.stdout, index=False)
     else:
         write_csv(table, args.out)
 
 
+def main(model_path, audio, folder, out_csv, selections_dir=None):
+    """The rule's work: window scores and Raven tables for a windowed model, else one row per file."""
+    if windows_of(read_provenance(model_path)) is not None:
+        os.makedirs(selections_dir, exist_ok=True)
+        table = predict_recordings(model_path, audio, folder, selections_dir)
+    else:
+        table = predict_files(model_path, audio)
+    write_csv(table, out_csv)
+
+
 if "snakemake" in globals():
     sys.stderr = open(snakemake.log[0], "w")
-    write_csv(predict_files(snakemake.input.model, list(snakemake.input.audio)), snakemake.output[0])
+    main(
+        snakemake.input.model,
+        list(snakemake.input.audio),
+        snakemake.params.folder,
+        snakemake.output.csv,
+        snakemake.output.get("selections"),
+    )
 elif __name__ == "__main__":
     cli()

@@ -17,7 +17,7 @@ stereo (channels last, as Keras expects). Row 0 is the lowest frequency.
 
 import numpy as np
 
-from audio_io import AudioError, load_audio
+from audio_io import AudioError, audio_duration, load_audio
 from settings import spectrogram_settings
 
 
@@ -91,6 +91,96 @@ def decibels(y, sr, settings):
     if y.shape[-1] < 1:
         raise AudioError("the clip is empty after padding/cutting")
     return to_db(power_spectrogram(y, sr, s), s)
+
+
+# --- Windows of long recordings ---
+
+
+def window_bounds(duration, length, hop=None, last="pad"):
+    """Start and end, in seconds of the recording, of each fixed window.
+
+    Window ``k`` covers ``[k * hop, k * hop + length)``. A recording shorter
+    than ``length``, or a stretch at the end that no whole window covers,
+    gets one more window, padded with zeros (``last='pad'``), or none
+    (``last='drop'``).
+
+    Parameters
+    ----------
+    duration : float
+        Length of the recording in seconds.
+    length : float
+        Window length in seconds.
+    hop : float or None
+        Seconds between window starts; ``None`` means ``length`` (no overlap).
+    last : {'pad', 'drop'}
+        What to do with audio after the last whole window.
+
+    Returns
+    -------
+    np.ndarray
+        float64 ``(n_windows, 2)``: start and end of each window (the end of a
+        padded window lies past the end of the recording).
+
+    Examples
+    --------
+    >>> window_bounds(5.0, 2.0, 1.0).tolist()
+    [[0.0, 2.0], [1.0, 3.0], [2.0, 4.0], [3.0, 5.0]]
+    >>> window_bounds(5.5, 2.0, 2.0).tolist()
+    [[0.0, 2.0], [2.0, 4.0], [4.0, 6.0]]
+    >>> window_bounds(5.5, 2.0, 2.0, last="drop").tolist()
+    [[0.0, 2.0], [2.0, 4.0]]
+    """
+    hop = length if hop is None else hop
+    eps = 1e-9  # a window that ends within a nanosecond of the recording's end is whole
+    n_whole = int(np.floor((duration - length) / hop + eps)) + 1 if duration + eps >= length else 0
+    n = n_whole
+    covered = (n_whole - 1) * hop + length if n_whole else 0.0
+    if last == "pad" and duration > covered + eps:
+        n += 1
+    starts = np.arange(n, dtype=np.float64) * hop
+    return np.stack([starts, starts + length], axis=1) if n else np.zeros((0, 2))
+
+
+def spectrogram_windows(path, settings=None, windows=None):
+    """Normalised log spectrogram of each fixed window of a recording, one window at a time.
+
+    Each window is the stretch ``[start, start + length)`` of the recording,
+    read on its own (so memory stays at one window whatever the recording's
+    length) and computed exactly as a clip of ``length`` seconds: the result
+    for a window equals :func:`spectrogram` of that stretch cut out.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Audio file.
+    settings : dict or None
+        Spectrogram settings (missing keys take the schema's defaults);
+        ``duration`` and ``pad_mode`` are replaced by the window.
+    windows : dict
+        ``length``, ``hop`` and ``last`` (the ``windows:`` section of the
+        configuration; see :func:`window_bounds`).
+
+    Yields
+    ------
+    np.ndarray
+        float32 in [0, 1], the layout of :func:`spectrogram`, per window in order.
+
+    Raises
+    ------
+    AudioError
+        If the file cannot be read, holds non-finite audio, or has no window
+        (shorter than one window with ``last='drop'``).
+    """
+    s = {**spectrogram_settings(settings), "duration": windows["length"], "pad_mode": "right"}
+    bounds = window_bounds(audio_duration(path), windows["length"], windows["hop"], windows["last"])
+    if len(bounds) == 0:
+        raise AudioError(f"the recording is shorter than one window ({windows['length']:g} s; windows.last: drop)")
+    for start, _ in bounds:
+        y, sr = load_audio(path, sr=s["sr"], channels=s["channels"], offset=float(start), duration=windows["length"])
+        x = spectrogram_from_audio(y, sr, s)
+        if not np.all(np.isfinite(x)):
+            raise AudioError("the spectrogram holds NaN or infinite values")
+        yield x
 
 
 # --- Its steps ---

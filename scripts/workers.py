@@ -43,8 +43,11 @@ def chunks(items, n):
     return out
 
 
-def compute(jobs, settings):
+def compute(jobs, settings, windows=None):
     """Both branches of every ``(audio, npy, png)`` in ``jobs``, in this process.
+
+    With ``windows`` (``length``, ``hop``, ``last``) each file is cut into
+    fixed windows (``audio_processing.process_windows``); without, it is one clip.
 
     Returns
     -------
@@ -57,7 +60,10 @@ def compute(jobs, settings):
 
     for audio, npy, png in jobs:
         try:
-            audio_processing.process_file(audio, npy, png, settings)
+            if windows is not None:
+                audio_processing.process_windows(audio, npy, png, settings, windows)
+            else:
+                audio_processing.process_file(audio, npy, png, settings)
         except audio_processing.AudioError as err:
             return audio, str(err)
     return None
@@ -118,7 +124,7 @@ def use_pool(cores, n_files):
     return cores >= 2 and (running or n_files >= 2 or calls >= 2)
 
 
-def process_files(jobs, settings, cores):
+def process_files(jobs, settings, cores, windows=None):
     """Compute every ``(audio, npy, png)`` of ``jobs``, on the pool where it helps.
 
     Parameters
@@ -130,6 +136,9 @@ def process_files(jobs, settings, cores):
     cores : int
         Cores this process may use (Snakemake's ``--cores``); the pool has
         ``min(cores, usable CPUs)`` workers.
+    windows : dict or None
+        Fixed windows of long recordings (the ``windows:`` section), or
+        ``None`` for one clip per file.
 
     Returns
     -------
@@ -140,21 +149,21 @@ def process_files(jobs, settings, cores):
     size = min(cores, usable_cpus())
     pool = get_pool(size) if jobs and use_pool(size, len(jobs)) else None
     if pool is None:
-        return compute(jobs, settings)
+        return compute(jobs, settings, windows)
     try:
-        futures = [pool.submit(compute, part, settings) for part in chunks(jobs, 2 * size)]
+        futures = [pool.submit(compute, part, settings, windows) for part in chunks(jobs, 2 * size)]
     except OSError:  # workers cannot be started here: this process computes from now on
         _drop_pool(pool, broken=True)
-        return compute(jobs, settings)
+        return compute(jobs, settings, windows)
     try:
         problems = [future.result() for future in futures]
     except concurrent.futures.process.BrokenProcessPool:  # a worker died: this batch here, a new pool next time
         _drop_pool(pool)
-        return compute(jobs, settings)
+        return compute(jobs, settings, windows)
     return next((problem for problem in problems if problem is not None), None)
 
 
-def run_job(audio, npy, png, settings, log, cores):
+def run_job(audio, npy, png, settings, log, cores, windows=None):
     """The body of a spectrogram job: both branches of every file, one computation each.
 
     Called by the spectrogram rules (``rules/spectrogram.smk``) in a thread of
@@ -171,13 +180,15 @@ def run_job(audio, npy, png, settings, log, cores):
         The job's log; written only when a file is not usable audio.
     cores : int
         Cores of the Snakemake process.
+    windows : dict or None
+        See :func:`process_files`.
 
     Raises
     ------
     snakemake.exceptions.WorkflowError
         Naming the first file that is not usable audio, and why.
     """
-    problem = process_files(list(zip(audio, npy, png)), settings, cores or 1)
+    problem = process_files(list(zip(audio, npy, png)), settings, cores or 1, windows)
     if problem is not None:
         from snakemake.exceptions import WorkflowError
 

@@ -373,7 +373,7 @@ def test_script_entry_point(tmp_path):
     for path in smk.output:
         assert sf.info(path).frames > 0
     assert sum(1 for p in out_dir.rglob("*") if p.is_file()) == len(smk.output) == 40
-    assert "wrote 40 clips" in log.read_text()
+    assert "wrote 40 files" in log.read_text()
 
 
 def test_entry_point_checks_declared_outputs(tmp_path):

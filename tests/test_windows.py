@@ -1,0 +1,198 @@
+"""Fixed windows of long recordings, labels from time-box annotations, and detections back out."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+import annotations
+import audio_processing
+import make_catalog
+import predict
+from spectrogram_math import spectrogram, spectrogram_windows, window_bounds
+
+WINDOWS = {"length": 2.0, "hop": 1.0, "last": "pad"}
+SETTINGS = {"sr": 16000, "n_mels": 32, "n_fft": 512, "hop_length": 256}
+
+
+def long_recording(path, seconds=5.3, sr=22050, stereo=False):
+    """A gliding tone (every window differs), written to ``path``; returns the samples."""
+    t = np.arange(int(round(seconds * sr))) / sr
+    y = (0.3 * np.sin(2 * np.pi * (300 + 150 * t) * t)).astype(np.float32)
+    if stereo:
+        y = np.stack([y, 0.5 * y[::-1]], axis=1)
+    sf.write(path, y, sr)
+    return y, sr
+
+
+@pytest.mark.parametrize(
+    "duration, length, hop, last, expected",
+    [
+        (5.0, 2.0, 1.0, "pad", [(0, 2), (1, 3), (2, 4), (3, 5)]),  # whole windows only, nothing left over
+        (5.3, 2.0, 1.0, "pad", [(0, 2), (1, 3), (2, 4), (3, 5), (4, 6)]),  # 0.3 s left: one padded window
+        (5.3, 2.0, 1.0, "drop", [(0, 2), (1, 3), (2, 4), (3, 5)]),
+        (5.5, 2.0, None, "pad", [(0, 2), (2, 4), (4, 6)]),  # hop defaults to the length
+        (1.2, 2.0, 1.0, "pad", [(0, 2)]),  # shorter than one window: one padded window
+        (1.2, 2.0, 1.0, "drop", []),  # ... or none
+        (3.0, 0.3, 0.1, "drop", [(round(0.1 * k, 6), round(0.1 * k + 0.3, 6)) for k in range(28)]),  # float steps
+    ],
+)
+def test_window_bounds_at_the_edges(duration, length, hop, last, expected):
+    bounds = window_bounds(duration, length, hop, last)
+    np.testing.assert_allclose(bounds, np.array(expected, dtype=float).reshape(-1, 2), atol=1e-9)
+
+
+@pytest.mark.parametrize("stereo", [False, True])
+def test_each_window_is_the_clip_cut_out(tmp_path, stereo):
+    y, sr = long_recording(tmp_path / "long.wav", stereo=stereo)
+    settings = {**SETTINGS, "channels": "stereo" if stereo else "mono"}
+    arrays = list(spectrogram_windows(tmp_path / "long.wav", settings, WINDOWS))
+    assert len(arrays) == 5
+    for k, (start, _) in enumerate(window_bounds(len(y) / sr, 2.0, 1.0)):
+        cut = tmp_path / f"cut{k}.wav"
+        sf.write(cut, y[int(round(start * sr)) : int(round((start + 2.0) * sr))], sr)
+        np.testing.assert_array_equal(arrays[k], spectrogram(cut, {**settings, "duration": 2.0}))
+    assert not np.array_equal(arrays[0], arrays[1])
+
+
+def test_both_branches_of_a_windowed_recording(tmp_path):
+    long_recording(tmp_path / "long.wav", stereo=True)
+    settings = {**SETTINGS, "channels": "stereo"}
+    shape = audio_processing.process_windows(
+        tmp_path / "long.wav", tmp_path / "long.npy", tmp_path / "long.png", settings, WINDOWS
+    )
+    x = np.load(tmp_path / "long.npy")
+    assert shape == x.shape and x.shape[0] == 5 and x.shape[-1] == 2 and x.dtype == np.float32
+    back = audio_processing.load_png(tmp_path / "long.png", channels=2)
+    assert back.shape == x.shape and np.max(np.abs(back - x)) <= 1 / 510 + 1e-7
+    reference = list(spectrogram_windows(tmp_path / "long.wav", settings, WINDOWS))
+    np.testing.assert_array_equal(x, np.stack(reference))
+
+
+def test_a_recording_with_no_window_is_refused(tmp_path):
+    long_recording(tmp_path / "short.wav", seconds=1.0)
+    with pytest.raises(audio_processing.AudioError, match="shorter than one window"):
+        audio_processing.process_windows(
+            tmp_path / "short.wav", tmp_path / "s.npy", tmp_path / "s.png", SETTINGS, {**WINDOWS, "last": "drop"}
+        )
+    assert not (tmp_path / "s.npy").exists() and not (tmp_path / "s.png").exists()
+
+
+# --- annotations ---------------------------------------------------------------------------
+
+
+RAVEN = (
+    "Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tLow Freq (Hz)\tHigh Freq (Hz)\tSpecies\n"
+    "1\tWaveform 1\t1\t1.2\t1.8\t0\t0\towl\n"
+    "1\tSpectrogram 1\t1\t1.2\t1.8\t200\t4000\towl\n"
+    "2\tSpectrogram 1\t1\t3.9\t5.0\t200\t4000\tjay\n"
+)
+
+
+def test_raven_table_beside_its_recording_counts_each_selection_once(tmp_path):
+    (tmp_path / "site").mkdir()
+    table = tmp_path / "site" / "rec.1.Table.1.selections.txt"
+    table.write_text(RAVEN)
+    relpaths = ["site/rec.1.wav", "site/rec.wav", "other/rec.1.wav"]
+    grouped = annotations.events_by_recording(relpaths, "raven", [str(table)], str(tmp_path), "Species")
+    assert [(e["start"], e["end"], e["class"]) for e in grouped["site/rec.1.wav"]] == [(1.2, 1.8, "owl"), (3.9, 5.0, "jay")]
+    assert grouped["site/rec.wav"] == [] and grouped["other/rec.1.wav"] == []
+
+
+def test_raven_begin_file_and_file_offset(tmp_path):
+    table = tmp_path / "all.selections.txt"
+    table.write_text(
+        "Selection\tBegin Time (s)\tEnd Time (s)\tBegin File\tFile Offset (s)\tAnnotation\n"
+        "1\t61.0\t61.5\tb.wav\t1.0\tcall\n"
+        "2\t2.0\t3.0\ta.wav\t2.0\tsong\n"
+    )
+    grouped = annotations.events_by_recording(["x/a.wav", "x/b.wav"], "raven", [str(table)], str(tmp_path))
+    assert [(e["start"], e["end"], e["class"]) for e in grouped["x/b.wav"]] == [(1.0, 1.5, "call")]
+    assert [(e["start"], e["end"]) for e in grouped["x/a.wav"]] == [(2.0, 3.0)]
+
+
+def test_annotation_csv(tmp_path):
+    table = tmp_path / "boxes.csv"
+    table.write_text("path,start,end,class\nsite/rec.wav,1.2,1.8,owl\nsite/rec.wav,3.9,5.0,jay\n")
+    grouped = annotations.events_by_recording(["site/rec.wav", "site/other.wav"], str(table), [])
+    assert [e["class"] for e in grouped["site/rec.wav"]] == ["owl", "jay"] and grouped["site/other.wav"] == []
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("path,start,end,class\nrec.wav,2.0,1.0,owl\n", "line 2: end 1 s is not after start 2 s"),
+        ("path,start,end,class\nrec.wav,1.0,2.0,owl\nrec.wav,x,2.0,owl\n", "line 3: start 'x' is not a number"),
+        ("path,start,end,class\nrec.wav,-1.0,2.0,owl\n", "line 2: start -1 s is before the start"),
+        ("path,start,end,class\nnowhere.wav,1.0,2.0,owl\n", "line 2: unknown recording 'nowhere.wav'"),
+        ("path,start,end,class\nrec.wav,1.0,2.0,\n", "line 2: the class is empty"),
+        ("path,begin,end,class\nrec.wav,1.0,2.0,owl\n", "missing column(s) start"),
+    ],
+)
+def test_malformed_annotation_csv_names_file_and_line(tmp_path, text, message):
+    table = tmp_path / "boxes.csv"
+    table.write_text(text)
+    with pytest.raises(annotations.AnnotationError) as err:
+        annotations.events_by_recording(["rec.wav"], str(table), [])
+    assert str(table) in str(err.value) and message in str(err.value)
+
+
+def test_raven_errors_name_the_table(tmp_path):
+    table = tmp_path / "orphan.Table.1.selections.txt"
+    table.write_text(RAVEN)
+    with pytest.raises(annotations.AnnotationError, match="orphan.Table.1.selections.txt: unknown recording"):
+        annotations.events_by_recording(["rec.wav"], "raven", [str(table)], str(tmp_path), "Species")
+    with pytest.raises(annotations.AnnotationError, match="missing column.*Annotation"):
+        annotations.events_by_recording(["orphan.wav"], "raven", [str(table)], str(tmp_path))
+    grouped = annotations.events_by_recording(["orphan.wav"], "raven", [str(table)], str(tmp_path), "Species")
+    with pytest.raises(annotations.AnnotationError, match=r"line 4: end 5 s is past the end of orphan.wav \(4.5 s\)"):
+        annotations.check_durations(grouped, {"orphan.wav": 4.5})
+
+
+def test_window_labels_overlap_rule():
+    bounds = window_bounds(6.0, 2.0, 1.0)  # [0,2] [1,3] [2,4] [3,5] [4,6]
+    events = [
+        {"start": 1.2, "end": 1.8, "class": "owl"},  # inside [0,2] and [1,3]
+        {"start": 3.9, "end": 5.0, "class": "jay"},  # 0.1 s of [2,4]: too little; all of it in [3,5]; 1 s of [4,6]
+    ]
+    assert annotations.window_labels(bounds, events, 0.5, "background") == ["owl", "owl", None, "jay", "jay"]
+    assert annotations.window_labels(bounds, events, 0.95, "background") == ["owl", "owl", None, "jay", None]
+    assert annotations.window_labels(window_bounds(9.0, 2.0, 2.0), events, 0.5, None) == ["owl", None, "jay", None, None]
+    assert annotations.window_labels(window_bounds(9.0, 2.0, 2.0), events, 0.5, "noise")[-1] == "noise"
+    # an event longer than the window: the fraction is of the window
+    long_event = [{"start": 0.0, "end": 10.0, "class": "rain"}]
+    assert annotations.window_labels(bounds, long_event, 0.5, None) == ["rain"] * 5
+    # two events in one window: the larger overlap wins
+    both = [{"start": 0.1, "end": 0.5, "class": "a"}, {"start": 0.8, "end": 1.9, "class": "b"}]
+    assert annotations.window_labels(bounds[:1], both, 0.5, None) == ["b"]
+
+
+def test_clip_labels_carry_over_to_every_window():
+    table = pd.DataFrame(
+        {"id": ["a/x", "b/y"], "audio_path": ["d/a/x.wav", "d/b/y.wav"], "class": ["a", "b"], "class_id": [0, 1],
+         "author": ["p", "q"], "split": ["train", "test"]}
+    )
+    rows = make_catalog.window_rows(table, {"a/x": 5.3, "b/y": 1.0}, WINDOWS, {"from": "pattern"}, audio_dir="d")
+    assert list(rows["window"]) == [0, 1, 2, 3, 4, 0]
+    assert (rows.groupby("id")["class"].nunique() == 1).all() and (rows.groupby("id")["split"].nunique() == 1).all()
+    assert list(rows.loc[rows["id"] == "b/y", "end"]) == [2.0]
+
+
+# --- detections ---------------------------------------------------------------------------
+
+
+def test_consecutive_windows_merge_into_one_selection(tmp_path):
+    rows = pd.DataFrame(
+        {
+            "start": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            "end": [2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
+            "predicted": ["owl", "owl", "owl", "background", "jay", "owl", "owl"],
+            "score": [0.9, 0.6, 0.3, 0.99, 0.7, 0.8, 0.95],
+        }
+    )
+    selections = predict.merge_detections(rows, threshold=0.5, background="background", duration=7.5)
+    assert selections == [(0.0, 3.0, "owl", 0.9), (4.0, 6.0, "jay", 0.7), (5.0, 7.5, "owl", 0.95)]
+    table = tmp_path / "rec.selections.txt"
+    table.write_text(predict.raven_selections(selections, 0.0, 8000.0))
+    back = annotations.read_raven_table(str(table))  # the detections open as a Raven table, and read back here
+    assert [(e["start"], e["end"], e["class"]) for e in back] == [(s, e, c) for s, e, c, _ in selections]

@@ -1,0 +1,137 @@
+"""Long recordings through the workflow: windows labelled by Raven tables, grouped splits, reruns, detections."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+import loaders
+from spectrogram_math import window_bounds
+from workflow import STAGE, copy_workflow, planned, run
+
+SR = 16000
+CALLS = {"owl": 500.0, "jay": 2000.0}
+AUTHORS = ("ann", "bob", "cyd")
+CONFIG = """\
+audio_dir: {audio_dir}
+files_per_job: 1
+labels:
+  from: annotations
+  pattern: '^(?P<author>[a-z]+)_'
+  min_overlap: 0.5
+  background: quiet
+windows: {{length: 1.0, hop: 0.5, last: pad}}
+spectrogram: {{sr: 16000, n_mels: 24, n_fft: 512, hop_length: 256}}
+split:
+  by: author
+  fractions: {{train: 1.0, val: 0.0, test: 0.0}}
+  assign: {{val: [bob], test: [cyd]}}
+training: {{epochs: 2, conv_blocks: 1, filters: 4, dense_units: 8, early_stopping_patience: 0}}
+predict: {{fresh: {fresh}}}
+"""
+
+
+def recording(folder, stem, seconds, events, seed):
+    """A noisy recording with tone calls at the given ``(start, end, class)`` times, and its Raven table."""
+    rng = np.random.default_rng(seed)
+    y = 0.01 * rng.standard_normal(int(seconds * SR))
+    for start, end, label in events:
+        t = np.arange(int((end - start) * SR)) / SR
+        y[int(start * SR) : int(start * SR) + len(t)] += 0.3 * np.sin(2 * np.pi * CALLS[label] * t)
+    sf.write(folder / f"{stem}.wav", y.astype(np.float32), SR)
+    rows = ["Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tAnnotation"]
+    for i, (start, end, label) in enumerate(events, start=1):
+        rows += [f"{i}\tWaveform 1\t1\t{start}\t{end}\t{label}", f"{i}\tSpectrogram 1\t1\t{start}\t{end}\t{label}"]
+    (folder / f"{stem}.Table.1.selections.txt").write_text("\n".join(rows) + "\n")
+
+
+def soundscapes(folder, authors=AUTHORS, per=2, seconds=6.3):
+    folder.mkdir(parents=True, exist_ok=True)
+    for a, author in enumerate(authors):
+        for i in range(per):
+            events = [(0.6, 1.2, "owl"), (2.1, 2.8, "jay"), (4.2, 4.7, "owl" if i else "jay")]
+            events = [event for event in events if event[1] < seconds]
+            recording(folder, f"{author}_{i}", seconds, events, seed=10 * a + i)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def windowed(tmp_path_factory):
+    base = tmp_path_factory.mktemp("windows")
+    work = copy_workflow(base / "wf")
+    audio = soundscapes(base / "audio")
+    fresh = soundscapes(base / "fresh", authors=("dan",), per=1, seconds=4.0)
+    (work / "test.yaml").write_text(CONFIG.format(audio_dir=audio, fresh=fresh))
+    run(work, *STAGE, "results/predictions/fresh.csv", "--cores", "2", "--configfile", "test.yaml", timeout=1200)
+    return work, audio, fresh
+
+
+def test_one_example_per_labelled_window_on_both_branches(windowed):
+    work, audio, _ = windowed
+    results = work / "results"
+    manifest = loaders.read_manifest(results / "final_specs.csv")
+    assert {"window", "start", "end"} <= set(manifest.columns)
+    bounds = window_bounds(6.3, 1.0, 0.5)  # 11 whole windows and a padded one
+    for clip, rows in manifest.groupby("id"):
+        x = np.load(results / "specs" / f"{clip}.npy")
+        assert x.shape[0] == len(bounds) == 12 and x.shape[1] == 24
+        np.testing.assert_allclose(rows[["start", "end"]].to_numpy(), bounds[rows["window"].to_numpy()])
+    # 0.5 s windows that hold a little of a call are left out; calls and quiet windows are in
+    assert set(manifest["class"]) == {"owl", "jay", "quiet"} and len(manifest) < 6 * 12
+    first = manifest[(manifest["id"] == "ann_0") & (manifest["window"] == 1)]  # [0.5, 1.5] holds the owl
+    assert first["class"].tolist() == ["owl"]
+    npy = loaders.load_npy_data(str(results / "final_specs.csv"))
+    png = loaders.load_csv_data(str(results / "train_data.csv"))
+    assert npy.features.shape == png.features.shape == (len(manifest), 24, 63, 1)
+    assert list(npy.ids) == list(png.ids) and len(set(npy.ids)) == len(manifest)
+    assert np.max(np.abs(npy.features - png.features)) <= 1 / 510 + 1e-7
+    png_manifest = loaders.read_manifest(results / "final_spects.csv")
+    assert list(png_manifest["shape"]) == list(manifest["shape"]) == ["24x63"] * len(manifest)
+
+
+def test_no_recording_is_in_two_splits(windowed):
+    work, _, _ = windowed
+    catalog = pd.read_csv(work / "results" / "catalog.csv")
+    assert (catalog.groupby("id")["split"].nunique() == 1).all()
+    assert (catalog.groupby("author")["split"].nunique() == 1).all()
+    assert dict(catalog.groupby("split")["author"].first()) == {"train": "ann", "val": "bob", "test": "cyd"}
+
+
+def test_a_changed_recording_reruns_only_its_own_outputs(windowed, tmp_path):
+    work, audio, _ = windowed
+    original = (audio / "bob_1.wav").read_bytes()
+    y, sr = sf.read(audio / "bob_1.wav")
+    try:
+        sf.write(audio / "bob_1.wav", y[::-1], sr)
+        rules, ids = planned(work, *STAGE, "--configfile", "test.yaml")
+    finally:
+        (audio / "bob_1.wav").write_bytes(original)
+    assert ids == {"bob_1"} and rules["spectrogram"] == 1
+    assert set(rules) == {"spectrogram", "catalog", "manifest_npy", "manifest_png", "train_data"}
+
+
+def test_an_edited_table_relabels_without_new_spectrograms(windowed):
+    work, audio, _ = windowed
+    table = audio / "ann_1.Table.1.selections.txt"
+    original = table.read_text()
+    try:
+        table.write_text(original.replace("jay", "owl"))
+        rules, ids = planned(work, *STAGE, "--configfile", "test.yaml")
+    finally:
+        table.write_text(original)
+    assert not ids and set(rules) == {"catalog", "manifest_npy", "manifest_png", "train_data"}
+
+
+def test_detections_of_a_new_recording(windowed):
+    work, _, fresh = windowed
+    table = pd.read_csv(work / "results" / "predictions" / "fresh.csv")
+    assert list(table.columns[:5]) == ["file", "start", "end", "predicted", "score"]
+    assert len(table) == len(window_bounds(4.0, 1.0, 0.5)) == 7
+    np.testing.assert_allclose(table[[c for c in table.columns if c.startswith("p_")]].sum(axis=1), 1.0, atol=1e-4)
+    selections = (work / "results" / "predictions" / "fresh.selections" / "dan_0.selections.txt").read_text()
+    header = selections.splitlines()[0].split("\t")
+    assert header[3:5] == ["Begin Time (s)", "End Time (s)"] and "Annotation" in header
+    provenance = json.loads((work / "results" / "model_npy.provenance.json").read_text())
+    assert provenance["config"]["windows"]["length"] == 1.0
