@@ -9,10 +9,7 @@ rule catalog:
         audio=all_audio(),
         tables=annotation_tables(),
     output:
-        catalog="results/catalog.csv",
-        classes="results/classes.csv",
-        summary="results/split_summary.csv",
-        rejected="results/rejected.csv",
+        **catalog_outputs(),
     log:
         "logs/catalog.log",
     conda:

@@ -306,6 +306,19 @@ def as_list(paths):
     return [paths] if isinstance(paths, str) else list(paths)
 
 
+def catalog_outputs():
+    """The catalog's tables; with annotations also results/events.csv (every annotated event, for evaluation)."""
+    outputs = {
+        "catalog": "results/catalog.csv",
+        "classes": "results/classes.csv",
+        "summary": "results/split_summary.csv",
+        "rejected": "results/rejected.csv",
+    }
+    if annotation_labels() is not None:
+        outputs["events"] = "results/events.csv"
+    return outputs
+
+
 def annotation_labels():
     """The ``labels:`` section when windows are labelled by annotations (a params value of the catalog), else None."""
     return config["labels"] if config["labels"]["from"] == "annotations" else None

@@ -266,3 +266,56 @@ def window_labels(bounds, events, min_overlap=0.5, background="background"):
                 best, best_overlap = event["class"], overlap
         labels.append(best if best is not None else (None if touched else background))
     return labels
+
+
+def event_table(grouped, ids):
+    """Every event as a table: id (of its recording), start, end, class.
+
+    Parameters
+    ----------
+    grouped : dict
+        Relative path → events (:func:`events_by_recording`).
+    ids : dict
+        Relative path → recording id.
+    """
+    import pandas as pd
+
+    rows = [(ids[rel], e["start"], e["end"], e["class"]) for rel, events in grouped.items() for e in events]
+    return pd.DataFrame(rows, columns=["id", "start", "end", "class"]).sort_values(["id", "start"], kind="stable")
+
+
+def event_recall(events, recordings, times, predicted):
+    """The fraction of annotated events that at least one window of the right class caught.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        ``id``, ``start``, ``end``, ``class`` of the events to count (e.g.
+        those of the test split's recordings).
+    recordings : np.ndarray
+        Recording id of each evaluated window.
+    times : np.ndarray
+        ``(N, 2)`` start and end of each evaluated window.
+    predicted : np.ndarray
+        Predicted class name of each evaluated window.
+
+    Returns
+    -------
+    dict or None
+        ``events``, ``caught`` and ``recall``; None when there is no event.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> events = pd.DataFrame({"id": ["a", "a"], "start": [1.2, 3.9], "end": [1.8, 5.0], "class": ["owl", "jay"]})
+    >>> event_recall(events, np.array(["a", "a", "a"]), np.array([[0.0, 2.0], [1.0, 3.0], [3.0, 5.0]]),
+    ...              np.array(["background", "owl", "owl"]))
+    {'events': 2, 'caught': 1, 'recall': 0.5}
+    """
+    if len(events) == 0:
+        return None
+    caught = 0
+    for clip, start, end, label in events[["id", "start", "end", "class"]].itertuples(index=False):
+        over = (recordings == clip) & (times[:, 0] < end) & (times[:, 1] > start)
+        caught += bool(np.any(predicted[over] == label))
+    return {"events": int(len(events)), "caught": int(caught), "recall": caught / len(events)}

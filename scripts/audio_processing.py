@@ -184,8 +184,8 @@ def process_file(audio_path, npy_path, png_path, settings=None):
 def process_windows(audio_path, npy_path, png_path, settings=None, windows=None):
     """Both branches of every fixed window of a recording, one window in memory at a time.
 
-    The ``.npy`` is written through a memory map, so a recording of hours
-    never sits in memory as floats; the PNG strip holds one byte per pixel.
+    The ``.npy`` is written window by window, so a recording of hours never
+    sits in memory as floats; the PNG strip holds one byte per pixel.
 
     Parameters
     ----------
@@ -208,13 +208,12 @@ def process_windows(audio_path, npy_path, png_path, settings=None, windows=None)
     first = next(arrays)
     height, width = to_pixels(first).shape
     strip = np.empty((height, n * width), dtype=np.uint8)
-    with atomic_path(npy_path) as tmp:
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n,) + first.shape)
+    shape = (n,) + first.shape
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False, "shape": shape}
+    with atomic_path(npy_path) as tmp, open(tmp, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)  # the header np.save writes; then the windows, in order
         for k, x in enumerate(itertools.chain([first], arrays)):
-            out[k] = x
+            f.write(np.ascontiguousarray(x, dtype=np.float32).tobytes())
             strip[:, k * width : (k + 1) * width] = to_pixels(x)
-        out.flush()
-        shape = out.shape
-        del out
     save_pixels(strip, png_path, n_windows=n)
     return shape

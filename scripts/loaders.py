@@ -40,6 +40,10 @@ class Dataset:
         Clip id (or spectrogram filename) per row.
     classes : list of str
         Class names indexed by class id.
+    recordings : np.ndarray or None
+        For windows of long recordings: the recording id of each row.
+    times : np.ndarray or None
+        For windows: ``(N, 2)`` start and end in seconds of the recording.
     """
 
     features: np.ndarray
@@ -48,6 +52,8 @@ class Dataset:
     split: np.ndarray
     ids: np.ndarray
     classes: list
+    recordings: np.ndarray = None
+    times: np.ndarray = None
 
     def indices(self, split):
         """Row numbers of one split."""
@@ -76,6 +82,13 @@ def example_ids(table, ids):
     if "window" not in table.columns:
         return np.asarray(ids)
     return np.asarray([f"{clip}#{int(w)}" for clip, w in zip(ids, table["window"])])
+
+
+def window_columns(table, recordings):
+    """``recordings`` and ``times`` of a :class:`Dataset` of windows (empty for clips)."""
+    if "window" not in table.columns:
+        return {}
+    return {"recordings": np.asarray(recordings), "times": table[["start", "end"]].to_numpy(dtype=np.float64)}
 
 
 def read_manifest(path):
@@ -170,6 +183,7 @@ def load_npy_data(manifest_csv="results/final_specs.csv", stack=None, root=None)
         split=table["split"].to_numpy(),
         ids=example_ids(table, table["id"]),
         classes=class_names(table),
+        **window_columns(table, table["id"]),
     )
 
 
@@ -203,6 +217,7 @@ def load_csv_data(csv_path="results/train_data.csv", channels=1):
         split=table["split"].to_numpy(),
         ids=ids,
         classes=class_names(table),
+        **window_columns(table, table["filename"].map(spectrogram_id)),
     )
 
 

@@ -127,22 +127,24 @@ def build_catalog(rows, windows=None, labels=None, tables=(), audio_dir=None):
         class, class_id.
     summary : pandas.DataFrame
         Realised files (windows, when windowed) and authors per split and class.
+    events : pandas.DataFrame or None
+        With annotations, every annotated event (id, start, end, class).
     """
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS).astype({"class_id": int})
     facts = [audio_facts(path) for path in table["audio_path"]]
     table["duration"] = [round(d, 6) for d, _, _ in facts]
     table["sample_rate"] = [sr for _, sr, _ in facts]
     table["channels"] = [ch for _, _, ch in facts]
-    sort = ["id"]
+    sort, events = ["id"], None
     if windows is not None:
         exact = {clip: d for clip, (d, _, _) in zip(table["id"], facts)}
-        table = window_rows(table, exact, windows, labels or {}, tables, audio_dir)
+        table, events = window_rows(table, exact, windows, labels or {}, tables, audio_dir)
         sort = ["id", "window"]
     table = table.sort_values(sort, kind="stable").reset_index(drop=True)
     ids = class_ids(table["class"])
     table["class_id"] = table["class"].map(ids).astype(int)
     classes = pd.DataFrame({"class": list(ids), "class_id": list(ids.values())})
-    return table, classes, splits.split_summary(table)
+    return table, classes, splits.split_summary(table), events
 
 
 def window_rows(table, durations, windows, labels, tables=(), audio_dir=None):
@@ -165,9 +167,11 @@ def window_rows(table, durations, windows, labels, tables=(), audio_dir=None):
 
     Returns
     -------
-    pandas.DataFrame
+    rows : pandas.DataFrame
         The columns of ``table`` plus :data:`WINDOW_COLUMNS`; windows left
         out by the annotation rule are not listed.
+    events : pandas.DataFrame or None
+        With annotations, every event: id, start, end, class.
     """
     from spectrogram_math import window_bounds
 
@@ -179,6 +183,7 @@ def window_rows(table, durations, windows, labels, tables=(), audio_dir=None):
         root = labels.get("annotations") or audio_dir
         events = annotations.events_by_recording(relpaths, source, list(tables), root, labels["raven_column"])
         annotations.check_durations(events, {rel: durations[clip] for rel, clip in zip(relpaths, table["id"])})
+
     out = []
     for (_, row), rel in zip(table.iterrows(), relpaths):
         bounds = window_bounds(durations[row["id"]], windows["length"], windows["hop"], windows["last"])
@@ -189,7 +194,8 @@ def window_rows(table, durations, windows, labels, tables=(), audio_dir=None):
         for k, ((start, end), cls) in enumerate(zip(bounds, classes)):
             if cls is not None:
                 out.append({**row.to_dict(), "class": cls, "window": k, "start": round(start, 6), "end": round(end, 6)})
-    return pd.DataFrame(out, columns=list(table.columns) + WINDOW_COLUMNS)
+    rows = pd.DataFrame(out, columns=list(table.columns) + WINDOW_COLUMNS)
+    return rows, None if events is None else annotations.event_table(events, dict(zip(relpaths, table["id"])))
 
 
 def rejected_table(rejected):
@@ -199,7 +205,7 @@ def rejected_table(rejected):
 
 def main(rows, rejected, out, windows=None, labels=None, tables=(), audio_dir=None):
     """Build and write the catalog, classes, split summary and rejected-files tables."""
-    table, classes, summary = build_catalog(rows, windows, labels, tables, audio_dir)
+    table, classes, summary, events = build_catalog(rows, windows, labels, tables, audio_dir)
     for message in splits.class_warnings(table):
         print(f"warning: {message}", file=sys.stderr)
     for name, frame in [
@@ -207,7 +213,10 @@ def main(rows, rejected, out, windows=None, labels=None, tables=(), audio_dir=No
         ("classes", classes),
         ("summary", summary),
         ("rejected", rejected_table(rejected)),
+        ("events", events),
     ]:
+        if frame is None:
+            continue
         with atomic_path(out[name]) as tmp:
             frame.to_csv(tmp, index=False)
 

@@ -36,3 +36,15 @@ def test_benchmark_prints_the_five_measurements_next_to_their_goals(tmp_path):
     # every run has its peak RSS
     runs = re.findall(r"^\| (workflow|bare|in-process|seed-002)[^|]*\|[^|]*\|[^|]*\|[^|]*\| ([0-9]+) \|$", table, re.M)
     assert len(runs) >= 8 and all(int(mb) > 0 for _, mb in runs)
+
+
+def test_windows_benchmark_prints_its_two_measurements(tmp_path):
+    out = tmp_path / "windows.md"
+    proc = subprocess.run([sys.executable, "benchmarks/windows.py", "--hours", "0.01", "--recordings", "2",
+                           "--seconds", "8", "--cores", "2", "--out", str(out)], cwd=ROOT, env=ENV,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows = re.findall(r"^\| (.+?) \| (.+?) \| (.+?) \| (yes|\*\*no\*\*) \|$", out.read_text(), re.M)
+    assert [goal for _, _, goal, _ in rows] == ["≤ 2×", "< 1024 MB"]
+    assert float(re.search(r"([0-9.]+)×", rows[0][1]).group(1)) > 0 and int(rows[1][1].split()[0]) > 0
+    assert "2 recordings of 8 s (14 windows)" in rows[0][0]

@@ -172,7 +172,8 @@ def test_clip_labels_carry_over_to_every_window():
         {"id": ["a/x", "b/y"], "audio_path": ["d/a/x.wav", "d/b/y.wav"], "class": ["a", "b"], "class_id": [0, 1],
          "author": ["p", "q"], "split": ["train", "test"]}
     )
-    rows = make_catalog.window_rows(table, {"a/x": 5.3, "b/y": 1.0}, WINDOWS, {"from": "pattern"}, audio_dir="d")
+    rows, events = make_catalog.window_rows(table, {"a/x": 5.3, "b/y": 1.0}, WINDOWS, {"from": "pattern"}, audio_dir="d")
+    assert events is None
     assert list(rows["window"]) == [0, 1, 2, 3, 4, 0]
     assert (rows.groupby("id")["class"].nunique() == 1).all() and (rows.groupby("id")["split"].nunique() == 1).all()
     assert list(rows.loc[rows["id"] == "b/y", "end"]) == [2.0]
