@@ -197,3 +197,21 @@ def test_consecutive_windows_merge_into_one_selection(tmp_path):
     table.write_text(predict.raven_selections(selections, 0.0, 8000.0))
     back = annotations.read_raven_table(str(table))  # the detections open as a Raven table, and read back here
     assert [(e["start"], e["end"], e["class"]) for e in back] == [(s, e, c) for s, e, c, _ in selections]
+
+
+def test_event_recall_counts_events_caught_by_a_window_of_their_class():
+    events = pd.DataFrame({"id": ["a", "a", "b"], "start": [1.2, 3.9, 0.5], "end": [1.8, 5.0, 0.9],
+                           "class": ["owl", "jay", "owl"]})
+    recordings = np.array(["a", "a", "a", "b"])
+    times = np.array([[0.0, 2.0], [1.0, 3.0], [3.0, 5.0], [0.0, 2.0]])
+    assert annotations.event_recall(events, recordings, times, np.array(["quiet", "owl", "owl", "owl"])) == {
+        "events": 3, "caught": 2, "recall": 2 / 3}
+    assert annotations.event_recall(events.iloc[:0], recordings, times, np.array(["owl"] * 4)) is None
+
+
+def test_a_recording_shorter_than_one_window_is_rejected_before_any_job_with_drop(tmp_path):
+    from audio_io import check_audio
+
+    long_recording(tmp_path / "short.wav", seconds=1.5)
+    assert check_audio(tmp_path / "short.wav") is None
+    assert "shorter than one window (2 s) and windows.last is drop" in check_audio(tmp_path / "short.wav", min_duration=2.0)
