@@ -135,3 +135,23 @@ def test_detections_of_a_new_recording(windowed):
     assert header[3:5] == ["Begin Time (s)", "End Time (s)"] and "Annotation" in header
     provenance = json.loads((work / "results" / "model_npy.provenance.json").read_text())
     assert provenance["config"]["windows"]["length"] == 1.0
+
+
+def test_files_cut_by_duration_are_reported_at_the_start(tmp_path):
+    work = copy_workflow(tmp_path / "wf")
+    audio = tmp_path / "audio"
+    for c, name in enumerate(("owl", "jay")):
+        (audio / name).mkdir(parents=True)
+        for a, author in enumerate(AUTHORS):
+            seconds = 5.0 if a < 2 else 0.8  # four of six files are more than twice spectrogram.duration
+            t = np.arange(int(seconds * SR)) / SR
+            sf.write(audio / name / f"{author}_{c}.wav", (0.3 * np.sin(2 * np.pi * 400 * t)).astype(np.float32), SR)
+    (work / "test.yaml").write_text(
+        f"audio_dir: {audio}\nspectrogram: {{duration: 2.0}}\n"
+        "split: {by: author, fractions: {train: 1.0, val: 0.0, test: 0.0}, assign: {val: [bob], test: [cyd]}}\n"
+    )
+    out = run(work, "results/split_summary.csv", "--cores", "1", "--configfile", "test.yaml").stdout
+    assert "4 of 6 audio files are longer than twice 2 s" in out and "windows.length" in out
+    (work / "windows.yaml").write_text("windows: {length: 2.0}\n")
+    out = run(work, "results/split_summary.csv", "--cores", "1", "--configfile", "test.yaml", "windows.yaml").stdout
+    assert "longer than twice" not in out
