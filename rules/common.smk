@@ -378,7 +378,26 @@ def prediction_audio(wildcards):
         return [f"{folder}/{entry['relpath']}" for entry in demo_data.soundscape_plan(heldout=True)]
     if not os.path.isdir(folder):
         raise WorkflowError(f"predict.{wildcards.name}: {folder!r} is not a folder")
-    return [os.path.join(folder, rel) for rel in discovery.discover_audio(folder)]
+    return [os.path.join(folder, rel) for rel in screen_prediction(folder, discovery.discover_audio(folder))]
+
+
+def screen_prediction(folder, relpaths):
+    """The files of a prediction folder that can be used: the checks of the training folder (names, audio).
+
+    Under on_bad_audio: skip the others are left out with a warning naming them; under fail the first stops the run.
+    """
+    import audio_io
+
+    rejected = discovery.check_files(folder, relpaths, audio_io.check_audio)
+    if rejected:
+        rel, reason = min(rejected.items())
+        if config["on_bad_audio"] == "fail":
+            raise WorkflowError(f"{folder}/{rel}: {reason}; fix or remove it, or set on_bad_audio: skip")
+        logger.warning(
+            f"predict: {len(rejected)} of {len(relpaths)} files under {folder} left out "
+            f"(e.g. {rel}: {reason})"
+        )
+    return [rel for rel in relpaths if rel not in rejected]
 
 
 def repository():

@@ -84,16 +84,37 @@ def index_files(relpaths):
     return index
 
 
+#: Characters a file name may not hold: a shell reads them even inside double quotes, or they end
+#: the quoting (``$``, backtick, ``"``, ``\``), Python's quoting of a path switches on ``'``, and
+#: Slurm reads ``%`` in names as a pattern. A cluster executor builds a shell line that holds file
+#: names (the Slurm plugin's ``sbatch --wrap="..."``), so such a name could run a command there.
+SHELL_CHARACTERS = "$`\"'\\%"
+
+
 def name_problem(relpath):
     """Why a file name cannot be used, or ``None``.
 
     Control characters (newline, tab, ...) break tables and logs; braces are
-    read by Snakemake as wildcards in file paths.
+    read by Snakemake as wildcards in file paths; :data:`SHELL_CHARACTERS`
+    would reach a shell on a cluster.
+
+    Examples
+    --------
+    >>> name_problem("birds/robin (2).wav") is None
+    True
+    >>> name_problem("hum/$(touch PWNED).wav")
+    'the file name holds $, which a shell or Slurm reads (a cluster executor builds a shell command line of file names): rename the file'
     """
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in relpath):
         return "the file name holds a control character (newline, tab, ...): rename the file"
     if "{" in relpath or "}" in relpath:
         return "the file name holds { or }, which Snakemake reads as a wildcard: rename the file"
+    found = [ch for ch in SHELL_CHARACTERS if ch in relpath]
+    if found:
+        return (
+            f"the file name holds {' '.join(found)}, which a shell or Slurm reads (a cluster executor builds a "
+            "shell command line of file names): rename the file"
+        )
     return None
 
 

@@ -11,8 +11,16 @@ import soundfile as sf
 
 from workflow import make_audio_folder, tone_clip
 
-# A name that runs a command if any layer ever hands it to a shell.
+# A name that runs a command if any layer ever hands it to a shell: refused before any job.
 HOSTILE = "hum/$(touch PWNED); rm -rf x `touch PWNED2` 'q' \"dq\"_7.wav"
+# More names a shell or Slurm reads (each refused): relative path → a character named in the reason.
+SHELL_NAMES = {
+    "hum/$(touch PWNED3)_8.wav": "$",
+    "chirp/tick`touch PWNED4`_8.wav": "`",
+    "bark/it's_8.wav": "'",
+    "bark/back\\slash_8.wav": "\\",
+    "chirp/job%j_8.wav": "%",
+}
 
 # Broken files: relative path → words the reason in rejected.csv must contain.
 BROKEN = {
@@ -23,6 +31,8 @@ BROKEN = {
     "chirp/naninf_1.wav": "NaN",
     "hum/stray-take.wav": "does not match",
     "bark/brace{id}_4.wav": "wildcard",
+    HOSTILE: "a shell or Slurm reads",
+    **{rel: "a shell or Slurm reads" for rel in SHELL_NAMES},
 }
 
 # Good but unusual files: relative path → note.
@@ -35,7 +45,7 @@ UNUSUAL = {
     "hum/aiff_1.aiff": "AIFF",
     "hum/vorbis_1.ogg": "Ogg Vorbis",
     "bark/Zoë Ångström_3.wav": "spaces and non-ASCII letters",
-    HOSTILE: "shell metacharacters and braces",
+    "chirp/robin (2) & co!_3.wav": "parentheses, ampersand, exclamation mark: literal inside a shell's quotes",
 }
 
 
@@ -72,5 +82,8 @@ def make_bad_corpus(folder):
     sf.write(folder / "hum" / "aiff_1.aiff", tone_clip(960, sr=22050, seconds=0.4), 22050, subtype="PCM_16")
     sf.write(folder / "hum" / "vorbis_1.ogg", tone_clip(970, sr=22050, seconds=0.4), 22050, format="OGG", subtype="VORBIS")
     sf.write(folder / "bark" / "Zoë Ångström_3.wav", tone_clip(320, seconds=0.4), 16000)
+    sf.write(folder / "chirp" / "robin (2) & co!_3.wav", tone_clip(330, seconds=0.4), 16000)
     sf.write(folder / HOSTILE, tone_clip(930, seconds=0.4), 16000)
+    for i, rel in enumerate(SHELL_NAMES):
+        sf.write(folder / rel, tone_clip(940 + 10 * i, seconds=0.4), 16000)
     return sorted(good + list(UNUSUAL))

@@ -12,7 +12,7 @@ import audio_io
 import audio_processing
 import discovery
 from settings import spectrogram_settings
-from bad_corpus import BROKEN, HOSTILE, UNUSUAL, make_bad_corpus
+from bad_corpus import BROKEN, HOSTILE, SHELL_NAMES, UNUSUAL, make_bad_corpus
 from workflow import SMALL_CONFIG, STAGE, copy_workflow, planned, run
 
 SETTINGS = spectrogram_settings({"sr": 16000, "duration": 0.5, "n_mels": 32, "n_fft": 512})
@@ -29,8 +29,9 @@ def corpus(tmp_path_factory):
 @pytest.mark.parametrize("rel", sorted(BROKEN))
 def test_check_names_what_is_wrong(corpus, rel):
     folder, _ = corpus
-    if rel in ("hum/stray-take.wav",) or "{" in rel:
+    if rel in ("hum/stray-take.wav",) or discovery.name_problem(rel):
         assert audio_io.check_audio(folder / rel) is None  # readable audio, rejected for its name
+        assert rel == "hum/stray-take.wav" or BROKEN[rel] in discovery.name_problem(rel)
         return
     reason = audio_io.check_audio(folder / rel)
     assert reason and BROKEN[rel] in reason
@@ -46,6 +47,11 @@ def test_unusual_files_are_processed(corpus, rel):
     assert np.all(np.isfinite(x)) and x.min() >= 0.0 and x.max() <= 1.0
     if "silence" not in rel:
         assert x.max() == 1.0  # minmax: a real signal spans [0, 1]
+
+
+@pytest.mark.parametrize("rel", sorted(SHELL_NAMES))
+def test_shell_names_are_refused_naming_the_character(rel):
+    assert SHELL_NAMES[rel] in discovery.name_problem(rel).split(",")[0]
 
 
 def test_silence_gives_zeros_not_nan(corpus):
@@ -112,15 +118,15 @@ def test_skip_keeps_every_good_file(skipped_run):
     pixels = pd.read_csv(work / "results/train_data.csv")
     assert len(pixels) == len(good)
     catalog = pd.read_csv(work / "results/catalog.csv", dtype=str, keep_default_na=False)
-    assert discovery.file_id(HOSTILE) in set(catalog["id"])
     assert not set(catalog["id"]) & {discovery.file_id(rel) for rel in BROKEN}
+    assert discovery.file_id(HOSTILE) not in set(catalog["id"])
 
 
 def test_no_file_name_is_run(skipped_run):
     work, folder, _, _ = skipped_run
     for place in (work, folder, folder / "hum", work / "results", os.getcwd(), os.path.expanduser("~"), "/tmp"):
-        assert not os.path.exists(os.path.join(place, "PWNED")), place
-        assert not os.path.exists(os.path.join(place, "PWNED2")), place
+        for n in ("", "2", "3", "4"):
+            assert not os.path.exists(os.path.join(place, f"PWNED{n}")), place
 
 
 def test_fixed_file_is_taken_in(skipped_run, tmp_path):

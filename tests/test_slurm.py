@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from workflow import ROOT, copy_workflow
@@ -107,3 +108,32 @@ def test_slurm_outputs_equal_the_local_run(runs):
     history_local = np.loadtxt(local / "results" / "npy" / "history.csv", delimiter=",", skiprows=1)
     history_remote = np.loadtxt(remote / "results" / "npy" / "history.csv", delimiter=",", skiprows=1)
     np.testing.assert_array_equal(history_local, history_remote)
+
+
+@pytest.mark.parametrize("files_per_job", [1, 4])
+def test_hostile_names_never_reach_slurm(cluster, tmp_path, files_per_job):
+    """Names a shell reads are refused before any job, per-file jobs (--target-jobs) and small batches
+    (--wait-for-files on sbatch's command line) alike: nothing runs, and they are listed in rejected.csv."""
+    from bad_corpus import HOSTILE, SHELL_NAMES
+    from workflow import SMALL_CONFIG, STAGE, make_audio_folder, tone_clip
+
+    import soundfile as sf
+
+    audio = tmp_path / "audio"
+    good = make_audio_folder(audio, classes=("bark", "hum"), authors=("ann", "bob", "cyd"), per=1)
+    hostile = [HOSTILE, *SHELL_NAMES]
+    for i, rel in enumerate(hostile):
+        (audio / rel).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(audio / rel, tone_clip(500 + 10 * i, seconds=0.3), 16000)
+    work = copy_workflow(tmp_path / "wf")
+    config = SMALL_CONFIG.format(audio_dir=audio).replace("files_per_job: 1", f"files_per_job: {files_per_job}")
+    (work / "c.yaml").write_text(config + "on_bad_audio: skip\n")
+    log = snakemake(work, *STAGE, "results/rejected.csv", *SLURM_ARGS, "--configfile", "c.yaml")
+    assert re.search(r"submitted with SLURM jobid \d+", log), log[-3000:]
+    for place in (work, audio, audio / "hum", work / "results", Path.home(), Path("/tmp"), Path.cwd()):
+        for n in ("", "2", "3", "4"):
+            assert not (place / f"PWNED{n}").exists(), place
+    rejected = pd.read_csv(work / "results" / "rejected.csv", dtype=str, keep_default_na=False)
+    assert {f"{audio}/{rel}" for rel in hostile} <= set(rejected["file"])
+    manifest = pd.read_csv(work / "results" / "final_specs.csv", dtype=str, keep_default_na=False)
+    assert sorted(manifest["id"]) == sorted(rel.rsplit(".", 1)[0] for rel in good)
