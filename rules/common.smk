@@ -82,12 +82,13 @@ def discover():
     if config["audio_dir"] == "demo_soundscapes":
         plan = demo_data.soundscape_plan()
         return DEMO_DIRS["demo_soundscapes"], [entry["relpath"] for entry in plan]
-    relpaths = discovery.discover_audio(config["audio_dir"])
+    audio_dir = os.path.normpath(config["audio_dir"])  # "data/" and "data" are one folder
+    relpaths = discovery.discover_audio(audio_dir)
     if not relpaths:
         raise WorkflowError(
             f"audio_dir: no audio files (wav, flac, aif, aiff, ogg, mp3) under {config['audio_dir']!r}"
         )
-    return config["audio_dir"], relpaths
+    return audio_dir, relpaths
 
 
 # Length in seconds of each checked audio file (from its header, remembered with the checks).
@@ -112,7 +113,7 @@ def screen(audio_dir, relpaths):
             relpaths,
             functools.partial(audio_io.check_audio, min_duration=shortest),
             cache_path="results/.audio_checks.csv",
-            version=f"{code_digest('audio_io.py', 'discovery.py')}-{shortest}",
+            version=f"{code_digest('audio_io.py', 'discovery.py')}-{shortest}-{os.path.realpath(audio_dir)}",
             measure=audio_io.header_seconds,
             measured=DURATIONS,
         )
@@ -175,6 +176,22 @@ except discovery.DuplicateIdError as err:
 FILE_TABLE = file_table(AUDIO_DIR, AUDIO_FILES, LABELS)
 
 
+def warn_author_case(authors):
+    """Warn about authors whose names differ only in letter case: they are split as different authors."""
+    groups = {}
+    for author in sorted(set(authors)):
+        groups.setdefault(author.casefold(), []).append(author)
+    clashes = [names for names in groups.values() if len(names) > 1]
+    if clashes:
+        logger.warning(
+            f"split: {len(clashes)} author names differ only in letter case ({' / '.join(clashes[0])}); "
+            "they are different authors for splitting: rename files or use labels.csv to make them one"
+        )
+
+
+warn_author_case(FILE_TABLE["author"])
+
+
 def catalog_rows():
     """The labelled, split files as rows for the catalog job (a params value, so a changed label or split reruns it)."""
     return FILE_TABLE.to_dict(orient="split")["data"]
@@ -209,7 +226,17 @@ def report_rejected():
         )
 
 
+def clean_leftovers():
+    """Remove temporary files that a killed run left under results/ (this run holds the lock)."""
+    import atomic
+
+    removed = atomic.remove_leftovers("results") if os.path.isdir("results") else 0
+    if removed:
+        logger.info(f"removed {removed} temporary files left by an interrupted run under results/")
+
+
 onstart:
+    clean_leftovers()
     report_rejected()
     report_cut_audio()
 

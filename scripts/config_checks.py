@@ -25,6 +25,11 @@ def check_config(config):
     if audio_dir not in ("demo", "demo_soundscapes"):
         if not os.path.isdir(audio_dir):
             problems.append(f"audio_dir: {audio_dir!r} is not a folder; give an existing folder of audio files")
+        elif nested(audio_dir, "results") or nested("results", audio_dir):
+            problems.append(
+                f"audio_dir: {audio_dir!r} and the workflow's results/ folder overlap (one is inside the other), so "
+                "outputs would be read as input: keep the recordings outside results/"
+            )
     spec = config["spectrogram"]
     sr, fmin, fmax = spec["sr"], spec["fmin"], spec["fmax"]
     if sr is not None and fmax is not None and fmax > sr / 2:
@@ -55,6 +60,12 @@ def check_config(config):
             )
     problems.extend(split_problems(config["split"]))
     return problems
+
+
+def nested(inner, outer):
+    """Whether folder ``inner`` is ``outer`` or lies inside it (links resolved)."""
+    inner, outer = os.path.realpath(inner), os.path.realpath(outer)
+    return inner == outer or inner.startswith(outer.rstrip(os.sep) + os.sep)
 
 
 def split_problems(split):

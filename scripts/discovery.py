@@ -41,8 +41,10 @@ def discover_audio(audio_dir):
 def discover_files(folder, extensions):
     """List the files under ``folder`` whose name ends with one of ``extensions`` (any letter case).
 
-    Recursive; hidden files and folders are skipped. Paths are relative to
-    ``folder``, with ``/`` separators, sorted.
+    Recursive; hidden files and folders are skipped, and so are links to
+    folders (a link to ``.`` would loop, a link to another folder would
+    bring its recordings in twice under new ids). Links to files are
+    followed. Paths are relative to ``folder``, with ``/`` separators, sorted.
     """
     found = []
     stack = [""]
@@ -53,7 +55,7 @@ def discover_files(folder, extensions):
                 if entry.name.startswith("."):
                     continue
                 sub = f"{rel}/{entry.name}" if rel else entry.name
-                if entry.is_dir():
+                if entry.is_dir(follow_symlinks=False):
                     stack.append(sub)
                 elif entry.is_file() and entry.name.lower().endswith(tuple(extensions)):
                     found.append(sub)
@@ -82,6 +84,52 @@ def index_files(relpaths):
             )
         index[key] = rel
     return index
+
+
+def id_clashes(relpaths, suffixes=(".npy", ".png")):
+    """Files whose spectrograms would overwrite, or be confused with, another file's.
+
+    Two files clash when their ids are equal once letter case and Unicode
+    normalisation are ignored (``x.wav`` and ``x.flac``; ``Bark/a.wav`` and
+    ``bark/a.wav``, one file on a case-insensitive file system; ``é`` composed
+    and decomposed), or when one file's spectrogram would be a folder of the
+    other's (``a.wav`` beside a folder ``a.npy/``).
+
+    Returns
+    -------
+    dict
+        Relative path → reason, for every file of every clash (none is chosen
+        over the others).
+    """
+    import unicodedata
+
+    def fold(text):
+        return unicodedata.normalize("NFC", text).casefold()
+
+    groups = {}
+    for rel in relpaths:
+        groups.setdefault(fold(file_id(rel)), []).append(rel)
+    clashes = {}
+    for members in groups.values():
+        if len(members) > 1:
+            for rel in members:
+                others = ", ".join(other for other in members if other != rel)
+                clashes[rel] = (
+                    f"its spectrogram would be the same file as that of {others} (names that differ only in letter "
+                    "case, Unicode form or extension): rename one"
+                )
+    folded = {fold(file_id(rel)): rel for rel in relpaths}
+    for rel in relpaths:
+        parts = fold(file_id(rel)).split("/")
+        for depth in range(1, len(parts)):
+            prefix = "/".join(parts[:depth])
+            for suffix in suffixes:
+                if prefix.endswith(suffix) and prefix[: -len(suffix)] in folded:
+                    other = folded[prefix[: -len(suffix)]]
+                    reason = f"its folder has the name of the spectrogram of {other}: rename the folder"
+                    clashes[rel] = reason
+                    clashes[other] = f"its spectrogram would have the name of the folder of {rel}: rename one"
+    return clashes
 
 
 #: Characters a file name may not hold: a shell reads them even inside double quotes, or they end
@@ -118,32 +166,33 @@ def name_problem(relpath):
     return None
 
 
-CHECKS_HEADER = ["relpath", "size", "mtime_ns", "reason", "seconds"]
+CHECKS_HEADER = ["relpath", "size", "mtime_ns", "ctime_ns", "inode", "reason", "seconds"]
 
 
 def read_checks(cache_path, version):
-    """Earlier check results: relative path → ``(size, mtime_ns, reason, seconds)``; empty if absent or stale."""
+    """Earlier check results: relative path → ``(size, mtime_ns, ctime_ns, inode, reason, seconds)``; empty if absent or stale."""
     try:
         with open(cache_path, newline="", encoding="utf-8") as f:
             rows = csv.reader(f)
             if next(rows, None) != [f"# checks {version}"] or next(rows, None) != CHECKS_HEADER:
                 return {}
-            return {rel: (int(size), int(mtime), reason, seconds) for rel, size, mtime, reason, seconds in rows}
+            return {rel: (int(a), int(b), int(c), int(d), reason, seconds) for rel, a, b, c, d, reason, seconds in rows}
     except (OSError, ValueError):
         return {}
 
 
 def write_checks(cache_path, version, entries):
     """Write check results atomically (several Snakemake processes may parse at once)."""
-    folder = os.path.dirname(cache_path) or "."
-    os.makedirs(folder, exist_ok=True)
-    tmp = f"{cache_path}.{os.getpid()}.tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        rows = csv.writer(f)
-        rows.writerow([f"# checks {version}"])
-        rows.writerow(CHECKS_HEADER)
-        rows.writerows([rel, *entry] for rel, entry in sorted(entries.items()))
-    os.replace(tmp, cache_path)
+    import io
+
+    from atomic import write_text
+
+    buf = io.StringIO(newline="")
+    rows = csv.writer(buf)
+    rows.writerow([f"# checks {version}"])
+    rows.writerow(CHECKS_HEADER)
+    rows.writerows([rel, *entry] for rel, entry in sorted(entries.items()))
+    write_text(cache_path, buf.getvalue(), durable=True)
 
 
 def check_files(audio_dir, relpaths, probe, cache_path=None, version="", measure=None, measured=None):
@@ -159,10 +208,11 @@ def check_files(audio_dir, relpaths, probe, cache_path=None, version="", measure
         ``probe(path)`` → reason (str) or ``None``, e.g.
         ``audio_processing.check_audio``.
     cache_path : str or None
-        CSV remembering each file's size, modification time and result, so
-        that only new or changed files are probed again.
+        CSV remembering each file's size, modification and change times,
+        inode and result, so that only new or changed files are probed again
+        (a file that cannot be read now is never remembered).
     version : str
-        Identifies the probe; a cache written by another version is ignored.
+        Identifies the probe and the folder; a cache written for another is ignored.
     measure : callable or None
         ``measure(path)`` → length in seconds (or ``None``) of a usable file,
         remembered with the check (e.g. ``audio_io.header_seconds``).
@@ -176,19 +226,29 @@ def check_files(audio_dir, relpaths, probe, cache_path=None, version="", measure
         Relative path → reason, for the files that cannot be used.
     """
     cache = read_checks(cache_path, version) if cache_path else {}
-    entries, problems = {}, {}
+    entries, problems = {}, dict(id_clashes(relpaths))
     for rel in relpaths:
-        reason = name_problem(rel)
+        reason = problems.get(rel) or name_problem(rel)
         if reason is None:
-            stat = os.stat(os.path.join(audio_dir, rel))
+            path = os.path.join(audio_dir, rel)
+            try:
+                stat = os.stat(path)
+                readable = os.access(path, os.R_OK)
+            except OSError as err:  # vanished between listing and use: not remembered
+                problems[rel] = f"the file cannot be read ({err.strerror})"
+                continue
+            key = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
             known = cache.get(rel)
-            if known is not None and known[:2] == (stat.st_size, stat.st_mtime_ns):
-                reason, seconds = known[2] or None, known[3]
+            if not readable:  # e.g. a permission a chmod fixes later: never remembered
+                problems[rel] = "the file cannot be read (permission denied): fix its permissions"
+                continue
+            if known is not None and known[:4] == key:
+                reason, seconds = known[4] or None, known[5]
             else:
-                reason = probe(os.path.join(audio_dir, rel))
-                seconds = measure(os.path.join(audio_dir, rel)) if measure and not reason else None
+                reason = probe(path)
+                seconds = measure(path) if measure and not reason else None
                 seconds = "" if seconds is None else repr(float(seconds))
-            entries[rel] = (stat.st_size, stat.st_mtime_ns, reason or "", seconds)
+            entries[rel] = (*key, reason or "", seconds)
             if measured is not None and seconds:
                 measured[rel] = float(seconds)
         if reason:

@@ -100,7 +100,7 @@ def main(catalog_csv, out_csv, folder, suffix, channels):
     catalog = pd.read_csv(catalog_csv, dtype={"id": str, "author": str, "class": str}, keep_default_na=False)
     root = os.path.dirname(out_csv) or "."
     manifest = build_manifest(catalog, root, os.path.relpath(folder, root), suffix, channels)
-    with atomic_path(out_csv) as tmp:
+    with atomic_path(out_csv, durable=True) as tmp:
         manifest.to_csv(tmp, index=False)
 
 
