@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import loaders  # noqa: E402
-from plots import save_figure  # noqa: E402
+from plots import save_figure, short_label  # noqa: E402
 from settings import spectrogram_settings  # noqa: E402
 from spectrogram_math import frame_times, frequencies  # noqa: E402
 
@@ -141,9 +141,9 @@ def plot_gallery(manifest_csv, out_png, settings=None, per_class=3, max_classes=
             x = np.load(os.path.join(root, row["filename"]))
             sr = s["sr"] if s["sr"] is not None else int(row["sample_rate"])
             image = draw_spectrogram(ax, x, sr, s)
-            ax.set_title(f"{row['id']} ({row['split']})", fontsize=7)
+            ax.set_title(f"{short_label(row['id'])} ({row['split']})", fontsize=7)
             if c == 0:
-                ax.set_ylabel(f"{name}\nfrequency (Hz)", fontsize=8)
+                ax.set_ylabel(f"{short_label(name, 20)}\nfrequency (Hz)", fontsize=8)
             if r == len(classes) - 1:
                 ax.set_xlabel("time (s)", fontsize=8)
     kind = "mel" if s["type"] == "mel" else "linear"

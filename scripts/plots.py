@@ -5,10 +5,21 @@ import sys
 import matplotlib
 
 matplotlib.use("Agg")
+# Names and classes are data: "$x$" must show as typed, not as TeX mathematics (which can fail).
+matplotlib.rcParams["text.parse_math"] = False
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from atomic import atomic_path  # noqa: E402
+
+
+def short_label(text, width=28):
+    """``text`` cut in the middle to at most ``width`` characters (``'a_very…_name'``), so titles stay readable."""
+    text = str(text)
+    if len(text) <= width:
+        return text
+    keep = width - 1
+    return text[: (keep + 1) // 2] + "…" + text[len(text) - keep // 2 :]
 
 
 def save_figure(fig, out_png):

@@ -113,3 +113,26 @@ def test_a_vanished_file_is_a_rejection_not_a_traceback(tmp_path):
     problems = discovery.check_files(str(tmp_path), ["gone.wav"], lambda path: None, str(tmp_path / "c.csv"), "v1")
     assert problems == {"gone.wav": "the file cannot be read (No such file or directory)"}
     assert not (tmp_path / "c.csv").exists() or "gone.wav" not in (tmp_path / "c.csv").read_text()
+
+
+def test_gallery_shows_dollar_names_as_text_and_long_names_short(tmp_path):
+    import gallery
+    import spectrogram_math
+    from PIL import Image
+    from settings import spectrogram_settings
+
+    settings = spectrogram_settings({"n_mels": 16})
+    (tmp_path / "specs").mkdir()
+    rows = []
+    for i, (name, clip) in enumerate([("$x$", "a" * 70), ("bad $x^$ math", "b_1"), ("$x$", "c_2")]):
+        y = np.sin(2 * np.pi * (300 + 200 * i) * np.arange(8000) / 16000).astype(np.float32)
+        np.save(tmp_path / "specs" / f"{i}.npy", spectrogram_math.spectrogram_from_audio(y, 16000, settings))
+        rows.append({"filename": f"specs/{i}.npy", "id": clip, "class": name, "class_id": int(name == "$x$"),
+                     "split": "train", "sample_rate": 16000})
+    pd.DataFrame(rows).to_csv(tmp_path / "final_specs.csv", index=False)
+    gallery.plot_gallery(str(tmp_path / "final_specs.csv"), str(tmp_path / "g.png"), settings, per_class=2)
+    with Image.open(tmp_path / "g.png") as img:
+        assert img.size[0] > 100
+    from plots import short_label
+
+    assert len(short_label("a" * 70)) == 28 and short_label("a" * 70).count("…") == 1
