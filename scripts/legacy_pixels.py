@@ -13,9 +13,9 @@ import os
 import sys
 
 import numpy as np
-import pandas as pd
 
 from atomic import atomic_path
+from tables import protect, read_csv
 
 META = ["filename", "author", "class", "class_id", "split", "height", "width"]
 WINDOW_META = ["window", "start", "end"]
@@ -72,13 +72,13 @@ def write_pixel_table(manifest, root, out_csv):
     with atomic_path(out_csv) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         columns = META + WINDOW_META if windowed else META
-        writer.writerow(columns + [f"pixel_{i}" for i in range(height * width)])
+        writer.writerow(columns + [f"pixel_{i}" for i in range(height * width)])  # names are ours: safe
         meta = manifest.assign(height=height, width=width)[columns]
         for row, img in zip(meta.itertuples(index=False), images):
-            writer.writerow(list(row) + img.ravel().tolist())
+            writer.writerow([protect(value) for value in row] + img.ravel().tolist())
 
 
 if "snakemake" in globals():
     sys.stderr = open(snakemake.log[0], "w")
-    manifest = pd.read_csv(snakemake.input.manifest, dtype={"author": str, "class": str}, keep_default_na=False)
+    manifest = read_csv(snakemake.input.manifest, dtype={"author": str, "class": str}, keep_default_na=False)
     write_pixel_table(manifest, os.path.dirname(snakemake.input.manifest) or ".", snakemake.output[0])

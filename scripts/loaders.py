@@ -15,9 +15,9 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from atomic import atomic_path
+from tables import read_csv
 
 LABEL_COLUMNS = {"author": str, "class": str, "id": str, "split": str}
 
@@ -93,7 +93,7 @@ def window_columns(table, recordings):
 
 def read_manifest(path):
     """A manifest CSV with its label columns read as strings."""
-    return pd.read_csv(path, dtype=LABEL_COLUMNS, keep_default_na=False)
+    return read_csv(path, dtype=LABEL_COLUMNS, keep_default_na=False)
 
 
 def class_names(table):
@@ -203,7 +203,7 @@ def load_csv_data(csv_path="results/train_data.csv", channels=1):
         Features ``(N, n_freq, n_frames, channels)`` in [0, 1], row 0 the
         lowest frequency, as the NPY branch lays them out.
     """
-    table = pd.read_csv(csv_path, dtype=LABEL_COLUMNS, keep_default_na=False)
+    table = read_csv(csv_path, dtype=LABEL_COLUMNS, keep_default_na=False)
     pixel_columns = [c for c in table.columns if c.startswith("pixel_")]
     height, width = int(table["height"].iloc[0]), int(table["width"].iloc[0])
     pixels = table[pixel_columns].to_numpy(dtype=np.float32) / 255.0

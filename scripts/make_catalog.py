@@ -17,7 +17,7 @@ import pandas as pd
 
 import annotations
 import splits
-from atomic import atomic_path
+from tables import write_csv
 from discovery import file_id
 from labelling import class_ids
 
@@ -217,8 +217,7 @@ def main(rows, rejected, out, windows=None, labels=None, tables=(), audio_dir=No
     ]:
         if frame is None:
             continue
-        with atomic_path(out[name]) as tmp:
-            frame.to_csv(tmp, index=False)
+        write_csv(frame, out[name])
 
 
 if "snakemake" in globals():

@@ -11,9 +11,8 @@ import os
 import sys
 
 import numpy as np
-import pandas as pd
 
-from atomic import atomic_path
+from tables import read_csv, write_csv
 
 COLUMNS = ["filename", "audio_path", "id", "author", "class", "class_id", "split", "duration", "sample_rate", "shape"]
 WINDOW_COLUMNS = ["window", "start", "end"]
@@ -97,11 +96,10 @@ def main(catalog_csv, out_csv, folder, suffix, channels):
     ``folder`` is the branch's spectrogram folder as the workflow names it
     (``results/specs``); the manifest lists paths relative to its own folder.
     """
-    catalog = pd.read_csv(catalog_csv, dtype={"id": str, "author": str, "class": str}, keep_default_na=False)
+    catalog = read_csv(catalog_csv, dtype={"id": str, "author": str, "class": str}, keep_default_na=False)
     root = os.path.dirname(out_csv) or "."
     manifest = build_manifest(catalog, root, os.path.relpath(folder, root), suffix, channels)
-    with atomic_path(out_csv, durable=True) as tmp:
-        manifest.to_csv(tmp, index=False)
+    write_csv(manifest, out_csv, durable=True)
 
 
 if "snakemake" in globals():

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from atomic import atomic_path  # noqa: E402
+from tables import read_csv  # noqa: E402
 
 
 def short_label(text, width=28):
@@ -47,7 +48,7 @@ def plot_history(history_csv, out_png, title=""):
 
 def plot_confusion(confusion_csv, out_png, title=""):
     """Confusion matrix with counts in the cells (rows true, columns predicted)."""
-    table = pd.read_csv(confusion_csv, index_col=0)
+    table = read_csv(confusion_csv, index_col=0)
     fig, ax = plt.subplots(figsize=(1.0 + 0.55 * len(table), 0.8 + 0.5 * len(table)))
     ax.imshow(table.to_numpy(), cmap="Blues")
     ax.set_xticks(range(len(table.columns)), table.columns, rotation=45, ha="right")

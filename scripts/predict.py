@@ -27,7 +27,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import loaders  # noqa: E402
-from atomic import atomic_path, write_text  # noqa: E402
+import tables  # noqa: E402
+from atomic import write_text  # noqa: E402
 from audio_io import audio_duration  # noqa: E402
 from discovery import discover_audio, file_id  # noqa: E402
 from spectrogram_math import spectrogram, spectrogram_windows, window_bounds  # noqa: E402
@@ -215,26 +216,25 @@ def predict_recordings(model_path, paths, folder, selections_dir=None, threshold
     from model import setup_keras
 
     model = setup_keras().models.load_model(model_path)
-    tables = []
+    parts = []
     for path in paths:
         bounds, probabilities = predict_windows(model, path, record, windows)
         rows = window_table(path, bounds, probabilities, record["classes"])
-        tables.append(rows)
+        parts.append(rows)
         if selections_dir is not None:
             duration = audio_duration(path)
             high = settings["fmax"] or (settings["sr"] or 0) / 2.0
             text = raven_selections(merge_detections(rows, threshold, background, duration), settings["fmin"], high)
             rel = file_id(os.path.relpath(path, folder).replace(os.sep, "/"))
             write_text(os.path.join(selections_dir, f"{rel}.selections.txt"), text)
-    if not tables:
+    if not parts:
         return window_table("", np.zeros((0, 2)), np.zeros((0, len(record["classes"]))), record["classes"]).iloc[0:0]
-    return pd.concat(tables, ignore_index=True)
+    return pd.concat(parts, ignore_index=True)
 
 
 def write_csv(table, out_csv):
     """Write atomically."""
-    with atomic_path(out_csv) as tmp:
-        table.to_csv(tmp, index=False)
+    tables.write_csv(table, out_csv)
 
 
 def cli(argv=None):
@@ -253,7 +253,7 @@ def cli(argv=None):
     else:
         table = predict_files(args.model, paths)
     if args.out == "-":
-        table.to_csv(sys.stdout, index=False)
+        tables.safe_frame(table).to_csv(sys.stdout, index=False)
     else:
         write_csv(table, args.out)
 

@@ -7,10 +7,10 @@ files only as downloads, so each table of the report is also written as HTML.
 import html
 import sys
 
-import pandas as pd
 import yaml
 
 from atomic import write_text
+from tables import read_csv
 
 STYLE = """
 body { font-family: system-ui, sans-serif; font-size: 14px; margin: 1.5em; color: #222; }
@@ -62,7 +62,7 @@ def csv_page(csv_path, out_html, title, empty="The table is empty."):
     int
         The number of rows.
     """
-    table = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    table = read_csv(csv_path, dtype=str, keep_default_na=False)
     body = table_html(table.columns, table.itertuples(index=False)) if len(table) else f"<p>{html.escape(empty)}</p>"
     write_text(out_html, html_page(title, body))
     return len(table)

@@ -136,3 +136,20 @@ def test_gallery_shows_dollar_names_as_text_and_long_names_short(tmp_path):
     from plots import short_label
 
     assert len(short_label("a" * 70)) == 28 and short_label("a" * 70).count("…") == 1
+
+
+def test_csv_cells_that_spreadsheets_run_are_neutralised_and_read_back_exactly(tmp_path):
+    import tables
+
+    frame = pd.DataFrame(
+        {"id": ["=HYPERLINK(\"x\")", "+1", "-5dB", "@SUM(A1)", "'quoted", "'=both", "plain"],
+         "n": [1, -2, 3, 4, 5, 6, 7]}
+    )
+    tables.write_csv(frame, tmp_path / "t.csv")
+    text = (tmp_path / "t.csv").read_text()
+    assert not any(line.split(",")[0].startswith(("=", "+", "-", "@")) for line in text.splitlines())
+    back = tables.read_csv(tmp_path / "t.csv", dtype={"id": str})
+    pd.testing.assert_frame_equal(back, frame)
+    confusion = pd.DataFrame([[1, 0], [0, 1]], index=["=a", "b"], columns=["=a", "b"])
+    tables.write_csv(confusion, tmp_path / "c.csv", index=True)
+    pd.testing.assert_frame_equal(tables.read_csv(tmp_path / "c.csv", index_col=0), confusion, check_names=False)
