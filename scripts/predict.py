@@ -73,8 +73,11 @@ def predict_files(model_path, paths, batch_size=64):
 
     keras = setup_keras()
     model = keras.models.load_model(model_path)
-    features = np.stack([model_input(p, record) for p in paths]) if paths else np.zeros((0, *record["input_shape"]))
-    probabilities = model.predict(features, batch_size=batch_size, verbose=0) if len(paths) else np.zeros((0, 0))
+    parts = []
+    for start in range(0, len(paths), CHUNK):  # a chunk of files at a time: memory stays bounded
+        features = np.stack([model_input(p, record) for p in paths[start : start + CHUNK]])
+        parts.append(model.predict(features, batch_size=batch_size, verbose=0))
+    probabilities = np.concatenate(parts) if parts else np.zeros((0, 0))
     classes = record["classes"]
     table = pd.DataFrame({"file": [str(p) for p in paths]})
     best = probabilities.argmax(axis=1) if len(paths) else np.zeros(0, dtype=int)
