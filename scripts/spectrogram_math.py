@@ -87,7 +87,7 @@ def decibels(y, sr, settings):
     """
     s = settings
     if s["duration"] is not None:
-        y = fix_duration(y, int(round(s["duration"] * sr)), s["pad_mode"])
+        y = fix_duration(y, int(round(s["duration"] * sr)), s["pad_mode"], s["cut_mode"])
     if y.shape[-1] < 1:
         raise AudioError("the clip is empty after padding/cutting")
     return to_db(power_spectrogram(y, sr, s), s)
@@ -171,7 +171,7 @@ def spectrogram_windows(path, settings=None, windows=None):
         If the file cannot be read, holds non-finite audio, or has no window
         (shorter than one window with ``last='drop'``).
     """
-    s = {**spectrogram_settings(settings), "duration": windows["length"], "pad_mode": "right"}
+    s = {**spectrogram_settings(settings), "duration": windows["length"], "pad_mode": "right", "cut_mode": "right"}
     bounds = window_bounds(audio_duration(path), windows["length"], windows["hop"], windows["last"])
     if len(bounds) == 0:
         raise AudioError(f"the recording is shorter than one window ({windows['length']:g} s; windows.last: drop)")
@@ -186,7 +186,7 @@ def spectrogram_windows(path, settings=None, windows=None):
 # --- Its steps ---
 
 
-def fix_duration(y, n_samples, mode="right"):
+def fix_duration(y, n_samples, mode="right", cut=None):
     """Pad with zeros or cut ``y`` along its last axis to ``n_samples``.
 
     Parameters
@@ -196,24 +196,26 @@ def fix_duration(y, n_samples, mode="right"):
     n_samples : int
         Target length.
     mode : {'right', 'left', 'center'}
-        Where samples are added or removed: at the end (``'right'``, the
-        start of the clip is kept), at the start (``'left'``, the end is
-        kept), or evenly at both ends (``'center'``).
+        Where samples are added to a short clip: at the end (``'right'``),
+        at the start (``'left'``) or evenly at both ends (``'center'``).
+    cut : {'right', 'left', 'center'} or None
+        Where samples are removed from a long clip: at the end (``'right'``,
+        the start of the clip is kept), at the start (``'left'``, the end is
+        kept) or evenly at both ends (``'center'``); ``None`` cuts where
+        ``mode`` pads. ``mode='center', cut='right'`` is SpectrogramUtils'
+        ``CENTER_RCUT``.
 
     Returns
     -------
     np.ndarray
         ``y`` with last axis of length ``n_samples``.
     """
-    import librosa
-
     n = y.shape[-1]
-    if mode == "right" or n == n_samples:
-        return librosa.util.fix_length(y, size=n_samples, axis=-1)
-    if mode not in ("left", "center"):
-        raise ValueError(f"pad_mode must be right, left or center, not {mode!r}")
+    where = mode if n < n_samples else (cut or mode)
+    if where not in ("right", "left", "center"):
+        raise ValueError(f"pad_mode and cut_mode must be right, left or center, not {where!r}")
     diff = n_samples - n
-    start = diff if mode == "left" else diff // 2
+    start = {"right": 0, "left": diff, "center": diff // 2}[where]
     if diff > 0:
         pad = [(0, 0)] * (y.ndim - 1) + [(start, diff - start)]
         return np.pad(y, pad)
