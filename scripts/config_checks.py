@@ -41,6 +41,10 @@ def check_config(config):
         problems.append(f"spectrogram.fmin: {fmin} Hz must be below fmax (or sr / 2)")
     if spec["win_length"] is not None and spec["win_length"] > spec["n_fft"]:
         problems.append(f"spectrogram.win_length: {spec['win_length']} is larger than n_fft {spec['n_fft']}")
+    if spec["scale"] != "db" and spec["normalize"] == "fixed_db":
+        problems.append(
+            f"spectrogram.normalize: fixed_db maps a dB range; with scale {spec['scale']} use normalize: minmax"
+        )
     low, high = spec["db_range"]
     if low >= high:
         problems.append(f"spectrogram.db_range: [{low}, {high}] must go from low to high dB")

@@ -94,6 +94,8 @@ def invert(x, sr, bounds, settings, n_iter=32, seed=0):
     import librosa
 
     s = settings
+    if s["scale"] != "db":
+        raise ValueError(f"the listening check inverts dB spectrograms; spectrogram.scale is {s['scale']!r}")
     x = np.asarray(x, dtype=np.float32)
     if x.ndim == 3:  # (freq, time, channels) -> (channels, freq, time)
         x = np.moveaxis(x, -1, 0)

@@ -71,26 +71,44 @@ def spectrogram_from_audio(y, sr, settings):
         float32 in [0, 1], ``(n_freq, n_frames)`` or ``(n_freq, n_frames, 2)``.
     """
     s = settings
-    x = normalize(decibels(y, sr, s), s)
+    x = normalize(levels(y, sr, s), s)
     x = pool(x, s["time_pool"], s["freq_pool"], s["pool_mode"])
     if x.ndim == 3:  # (channels, freq, time) -> (freq, time, channels)
         x = np.moveaxis(x, 0, -1)
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
+def levels(y, sr, settings):
+    """The spectrogram of audio in memory on the scale of ``settings['scale']``, before normalisation.
+
+    ``'db'``: :func:`decibels`; ``'linear'``: the power (or magnitude)
+    spectrogram itself, the raw magnitudes of seed 004; ``'log1p'``:
+    ``log(1 + S)`` of it. Shape ``(n_freq, n_frames)`` or
+    ``(channels, n_freq, n_frames)``.
+    """
+    if settings["scale"] == "db":
+        return decibels(y, sr, settings)
+    spec = power_spectrogram(clip(y, sr, settings), sr, settings)
+    return np.log1p(spec) if settings["scale"] == "log1p" else spec
+
+
 def decibels(y, sr, settings):
     """The dB spectrogram of audio in memory, before normalisation.
 
     The steps of :func:`spectrogram_from_audio` up to :func:`normalize`:
-    padding or cutting to ``duration``, :func:`power_spectrogram`,
+    padding or cutting to ``duration`` (:func:`clip`), :func:`power_spectrogram`,
     :func:`to_db`. Shape ``(n_freq, n_frames)`` or ``(channels, n_freq, n_frames)``.
     """
-    s = settings
-    if s["duration"] is not None:
-        y = fix_duration(y, int(round(s["duration"] * sr)), s["pad_mode"], s["cut_mode"])
+    return to_db(power_spectrogram(clip(y, sr, settings), sr, settings), settings)
+
+
+def clip(y, sr, settings):
+    """Audio padded or cut to ``duration`` (when set); an empty result is an :class:`AudioError`."""
+    if settings["duration"] is not None:
+        y = fix_duration(y, int(round(settings["duration"] * sr)), settings["pad_mode"], settings["cut_mode"])
     if y.shape[-1] < 1:
         raise AudioError("the clip is empty after padding/cutting")
-    return to_db(power_spectrogram(y, sr, s), s)
+    return y
 
 
 # --- Windows of long recordings ---
@@ -280,12 +298,12 @@ def to_db(spec, settings):
 
 
 def normalize(db, settings):
-    """Scale decibels to float32 in [0, 1].
+    """Scale decibels (or linear or log1p levels, :func:`levels`) to float32 in [0, 1].
 
-    ``'minmax'`` maps each spectrogram's own minimum to 0 and maximum to 1; a
-    constant spectrogram (silence) gives zeros, never NaN. ``'fixed_db'``
-    maps ``db_range`` ``[low, high]`` to [0, 1] and clips, the same scale
-    for every file.
+    ``'minmax'`` maps each spectrogram's own minimum to 0 and maximum to 1, on
+    any scale; a constant spectrogram (silence) gives zeros, never NaN.
+    ``'fixed_db'`` maps ``db_range`` ``[low, high]`` to [0, 1] and clips, the
+    same scale for every file (dB only).
     """
     low, high = db_bounds(db, settings)
     span = high - low

@@ -49,3 +49,25 @@ def test_cut_mode_through_the_workflow(long_clips):
                                                                                "cut_mode": "right"}))
     centred = audio_processing.spectrogram(audio / rel, {**settings, "pad_mode": "center"})
     assert not np.array_equal(x, centred)  # cut at the end, not at both ends
+
+
+@pytest.mark.parametrize("scale", ["linear", "log1p"])
+def test_raw_magnitudes_through_the_workflow(long_clips, scale):
+    work, audio, rels = long_clips
+    (work / "scale.yaml").write_text(f"spectrogram:\n  scale: {scale}\n  power: 1.0\n")
+    run(work, *STAGE, "--cores", "2", "--configfile", "test.yaml", "scale.yaml")
+    settings = {"sr": 16000, "duration": 0.5, "n_mels": 32, "n_fft": 512, "hop_length": 256, "power": 1.0}
+    rel = rels[1]
+    x = np.load(work / "results" / "specs" / f"{rel.rsplit('.', 1)[0]}.npy")
+    np.testing.assert_array_equal(x, audio_processing.spectrogram(audio / rel, {**settings, "scale": scale}))
+    assert x.min() == 0.0 and x.max() == 1.0
+    png = audio_processing.load_png(work / "results" / "spect" / f"{rel.rsplit('.', 1)[0]}.png")
+    assert np.max(np.abs(png - x)) <= 1 / 510 + 1e-7
+    y, sr = sf.read(audio / rel, dtype="float32")
+    import librosa
+
+    magnitude = librosa.feature.melspectrogram(y=librosa.resample(y, orig_sr=sr, target_sr=16000)[:8000],
+                                               sr=16000, n_fft=512, hop_length=256, n_mels=32, power=1.0)
+    expected = magnitude if scale == "linear" else np.log1p(magnitude)
+    span = expected.max() - expected.min()
+    np.testing.assert_allclose(x, (expected - expected.min()) / span, atol=1e-4)
