@@ -59,6 +59,8 @@ rule train:
         channels=CHANNELS,
         config=provenance_config(),
         repo=repository(),
-        code=code_digest("model.py", "loaders.py", "evaluation.py"),
+        code=code_digest(
+            "model.py", "loaders.py", "evaluation.py", "baseline.py", "augment.py"
+        ),
     script:
         "../scripts/train.py"

@@ -1,4 +1,6 @@
-"""Both branches side by side: test and holdout metrics, and the largest |png/255 − npy|."""
+"""Both branches side by side: test and holdout metrics of the CNN and of the baseline beside it,
+the epoch kept and the seconds per epoch, whether the CNN beats the baseline on val, and the
+largest |png/255 − npy|."""
 
 import json
 import os
@@ -7,6 +9,7 @@ import sys
 import numpy as np
 
 import audio_processing
+import baseline
 import loaders
 from atomic import write_text
 
@@ -26,38 +29,73 @@ def largest_difference(npy_manifest, png_manifest, channels=1):
     return worst
 
 
-def comparison(metrics_by_branch, worst):
-    """The JSON record: metrics of each branch per split, and the quantisation error."""
+def scores(metrics):
+    """``n``, accuracy and macro-F1 of every compared split (None for an empty split)."""
     return {
-        "max_abs_png_minus_npy": worst,
-        "bound": 1 / 510,
-        "branches": {
-            branch: {
-                split: (
-                    None
-                    if metrics[split] is None
-                    else {k: metrics[split][k] for k in ("n", "accuracy", "macro_f1")}
-                )
-                for split in SPLITS
-            }
-            for branch, metrics in metrics_by_branch.items()
-        },
+        split: None if metrics.get(split) is None else {k: metrics[split][k] for k in ("n", "accuracy", "macro_f1")}
+        for split in SPLITS
     }
 
 
+def branch_record(metrics):
+    """One branch's entry: the CNN's scores per split, the baseline's, the training summary, the verdict.
+
+    Parameters
+    ----------
+    metrics : dict
+        A branch's ``metrics.json``.
+
+    Returns
+    -------
+    dict
+        The CNN's split keys, ``baseline`` (the same splits), ``training`` and
+        ``beats_baseline_on_val`` with its ``verdict`` sentence.
+    """
+    record = scores(metrics)
+    record["baseline"] = scores(metrics.get("baseline") or {})
+    record["training"] = metrics.get("training")
+    record["beats_baseline_on_val"], record["verdict"] = baseline.verdict(metrics, metrics.get("baseline"))
+    return record
+
+
+def comparison(metrics_by_branch, worst):
+    """The JSON record: metrics of each branch per split (CNN and baseline), and the quantisation error."""
+    return {
+        "max_abs_png_minus_npy": worst,
+        "bound": 1 / 510,
+        "branches": {branch: branch_record(metrics) for branch, metrics in metrics_by_branch.items()},
+    }
+
+
+def _cell(m, key):
+    """A score formatted for the table, or – for an empty split."""
+    return "–" if m is None else f"{m[key]:.3f}"
+
+
 def markdown(record):
-    """The same record as a Markdown table."""
+    """The same record as Markdown: a table of scores, a table of training, a verdict per branch."""
     lines = [
-        "| branch | split | files | accuracy | macro-F1 |",
-        "| --- | --- | --- | --- | --- |",
+        "| branch | split | files | accuracy | macro-F1 | baseline accuracy | baseline macro-F1 |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for branch, splits in record["branches"].items():
-        for split, m in splits.items():
-            if m is None:
-                lines.append(f"| {branch} | {split} | 0 | – | – |")
-            else:
-                lines.append(f"| {branch} | {split} | {m['n']} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} |")
+    for branch, entry in record["branches"].items():
+        for split in SPLITS:
+            m, b = entry[split], entry["baseline"][split]
+            files = 0 if m is None else m["n"]
+            lines.append(
+                f"| {branch} | {split} | {files} | {_cell(m, 'accuracy')} | {_cell(m, 'macro_f1')} "
+                f"| {_cell(b, 'accuracy')} | {_cell(b, 'macro_f1')} |"
+            )
+    lines += ["", "| branch | epochs run | epoch kept | seconds per epoch | training seconds |", "| --- | --- | --- | --- | --- |"]
+    for branch, entry in record["branches"].items():
+        t = entry["training"] or {}
+        lines.append(
+            f"| {branch} | {t.get('epochs_run', '–')} | {t.get('kept_epoch', '–')} "
+            f"| {t.get('seconds_per_epoch', '–')} | {t.get('seconds', '–')} |"
+        )
     lines.append("")
+    for branch, entry in record["branches"].items():
+        lines.append(f"{branch}: {entry['verdict']}.")
     lines.append(
         f"Largest |png/255 − npy| over the dataset: {record['max_abs_png_minus_npy']:.6f} "
         f"(bound 1/510 = {record['bound']:.6f})."
@@ -74,6 +112,9 @@ def main(metrics_npy, metrics_png, npy_manifest, png_manifest, channels, out_jso
     record = comparison(metrics, largest_difference(npy_manifest, png_manifest, channels))
     write_text(out_json, json.dumps(record, indent=2) + "\n")
     write_text(out_md, markdown(record))
+    for branch, entry in record["branches"].items():
+        if entry["beats_baseline_on_val"] is False:  # on the console, at the end of the run
+            print(f"{branch}: {entry['verdict']}", file=sys.stdout, flush=True)
 
 
 if "snakemake" in globals():

@@ -67,31 +67,90 @@ def frequency_statistics(features, indices, batch=256):
     return mean, np.maximum(total_sq / count - mean**2, 0.0)
 
 
-def build_cnn(input_shape, n_classes, settings, normalizer_stats=None):
-    """A small CNN: conv blocks (conv + ReLU, max-pool), dropout, dense, softmax.
+def batch_norm_momentum(steps_per_epoch):
+    """Momentum of BatchNormalization's moving statistics that lets them catch up within an epoch.
 
-    No batch normalisation: with a few hundred clips its running statistics
-    lag behind the weights and evaluation collapses to one class; the
-    per-frequency input normaliser does the scaling instead.
+    Keras' default, 0.99, averages over about 100 steps. With a few hundred clips
+    there are only a handful of steps per epoch, so after the early epochs the
+    moving mean and variance still hold mostly their initial values (0 and 1):
+    evaluation, early stopping's val loss included, then sees differently scaled
+    activations and collapses to one class. Averaging over about half an epoch
+    (at least 2 steps, at most 100) keeps them current.
+
+    Parameters
+    ----------
+    steps_per_epoch : int
+        Training batches per epoch.
+
+    Returns
+    -------
+    float
+        ``1 - 1 / window`` with ``window = clip(steps_per_epoch / 2, 2, 100)``.
+    """
+    window = min(100.0, max(2.0, steps_per_epoch / 2))
+    return 1.0 - 1.0 / window
+
+
+def learning_rate(settings, steps_per_epoch):
+    """The learning rate: constant, or cosine decay to zero over ``epochs`` (``training.lr_schedule``)."""
+    import keras
+
+    if settings["lr_schedule"] == "cosine":
+        return keras.optimizers.schedules.CosineDecay(settings["learning_rate"], settings["epochs"] * steps_per_epoch)
+    return settings["learning_rate"]
+
+
+def time_pooling(x):
+    """Mean and maximum over time of every frequency row and filter: the head that takes any input length.
+
+    A spectrogram's frequency axis carries meaning (pitch, formants, bands), its
+    time axis mostly position; so the head pools over time only and keeps the
+    frequency rows, unlike an image's global average pooling.
+
+    Parameters
+    ----------
+    x : keras.KerasTensor
+        ``(batch, n_freq, n_frames, filters)``; ``n_frames`` may be None.
+
+    Returns
+    -------
+    keras.KerasTensor
+        ``(batch, 2 · n_freq · filters)``.
+    """
+    from keras import layers
+
+    rows = layers.Permute((2, 1, 3))(x)
+    rows = layers.Reshape((-1, x.shape[1] * x.shape[3]))(rows)
+    return layers.Concatenate()([layers.GlobalAveragePooling1D()(rows), layers.GlobalMaxPooling1D()(rows)])
+
+
+def build_cnn(input_shape, n_classes, settings, normalizer_stats=None, steps_per_epoch=10):
+    """A small CNN: conv blocks (conv [+ batch norm] + ReLU, max-pool), a head, softmax.
 
     Parameters
     ----------
     input_shape : tuple of int
-        ``(n_freq, n_frames, channels)``.
+        ``(n_freq, n_frames, channels)``; with the ``global_pool`` head the
+        number of frames may be left ``None`` (the model then takes any length).
     n_classes : int
         Number of classes.
     settings : dict
         The ``training`` section of the configuration: conv_blocks, filters,
-        kernel_size, dropout, dense_units, learning_rate.
+        kernel_size, batch_norm, head, dropout, dense_units, learning_rate,
+        lr_schedule, weight_decay, epochs.
     normalizer_stats : tuple or None
         ``(mean, variance)`` per frequency from the training split; when given,
         the model starts with a fixed ``Normalization`` layer holding them, so it
         is saved with the model and applied unchanged at evaluation and prediction.
+    steps_per_epoch : int
+        Training batches per epoch: sets the batch-norm momentum
+        (:func:`batch_norm_momentum`) and the length of the cosine schedule.
 
     Returns
     -------
     keras.Model
-        Compiled with Adam and sparse categorical cross-entropy.
+        Compiled with Adam (AdamW when ``weight_decay`` > 0) and categorical
+        cross-entropy on one-hot labels.
     """
     import keras
     from keras import layers
@@ -103,30 +162,60 @@ def build_cnn(input_shape, n_classes, settings, normalizer_stats=None):
         x = layers.Normalization(axis=1, mean=mean, variance=variance, name="per_frequency")(x)
     for block in range(settings["conv_blocks"]):
         filters = settings["filters"] * 2**block
-        x = layers.Conv2D(filters, settings["kernel_size"], padding="same", activation="relu")(x)
-        pool = (2 if x.shape[1] >= 2 else 1, 2 if x.shape[2] >= 2 else 1)
+        x = layers.Conv2D(filters, settings["kernel_size"], padding="same", use_bias=not settings["batch_norm"])(x)
+        if settings["batch_norm"]:
+            x = layers.BatchNormalization(momentum=batch_norm_momentum(steps_per_epoch))(x)
+        x = layers.Activation("relu")(x)
+        pool = (2 if x.shape[1] >= 2 else 1, 2 if (x.shape[2] or 2) >= 2 else 1)
         x = layers.MaxPooling2D(pool)(x)
-    x = layers.Flatten()(x)
+    if settings["head"] == "global_pool":
+        x = time_pooling(x)
+    else:
+        x = layers.Flatten()(x)
     x = layers.Dropout(settings["dropout"])(x)
     x = layers.Dense(settings["dense_units"], activation="relu")(x)
     x = layers.Dropout(settings["dropout"])(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
     model = keras.Model(inputs, outputs, name="spectrogram_cnn")
-    model.compile(
-        optimizer=keras.optimizers.Adam(settings["learning_rate"]),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+    rate = learning_rate(settings, steps_per_epoch)
+    optimizer = (
+        keras.optimizers.AdamW(rate, weight_decay=settings["weight_decay"])
+        if settings["weight_decay"] > 0
+        else keras.optimizers.Adam(rate)
     )
+    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
     return model
 
 
-def make_batches(features, labels, indices, batch_size, shuffle_seed=None):
+def make_batches(features, labels, indices, batch_size, shuffle_seed=None, n_classes=None, class_weights=None,
+                 augmentation=None):
     """A ``keras.utils.PyDataset`` over selected rows of a (memory-mapped) array.
 
     Only one batch is in memory at a time, so data larger than memory trains.
     With ``shuffle_seed`` the order changes every epoch, repeatably.
+
+    Parameters
+    ----------
+    features : np.ndarray
+        ``(N, n_freq, n_frames, channels)``.
+    labels : np.ndarray or None
+        Class ids ``(N,)``; None for prediction (batches are ``(x,)``).
+    indices : np.ndarray
+        Rows to feed.
+    batch_size : int
+    shuffle_seed : int or None
+        Shuffle every epoch (training); also seeds the augmentation.
+    n_classes : int or None
+        With labels: batches carry one-hot labels of this many classes.
+    class_weights : np.ndarray or None
+        Weight per class id: batches are ``(x, y, sample_weight)``.
+    augmentation : dict or None
+        The ``training`` section: :func:`augment.augment_batch` runs on every
+        batch (give it for the train split only).
     """
     import keras
+
+    import augment
 
     class Batches(keras.utils.PyDataset):
         def __init__(self):
@@ -146,7 +235,16 @@ def make_batches(features, labels, indices, batch_size, shuffle_seed=None):
         def __getitem__(self, i):
             rows = np.sort(self.order[i * batch_size : (i + 1) * batch_size])
             x = np.asarray(features[rows], dtype=np.float32)
-            return (x, labels[rows]) if labels is not None else (x,)
+            if labels is None:
+                return (x,)
+            y = np.eye(n_classes, dtype=np.float32)[labels[rows]]
+            weights = (class_weights[labels[rows]] if class_weights is not None else np.ones(len(rows))).astype(
+                np.float32
+            )
+            if augmentation is not None:
+                rng = np.random.default_rng([shuffle_seed or 0, self.epoch, i])
+                x, y, weights = augment.augment_batch(x, y, weights, augmentation, rng)
+            return (x, y, weights) if class_weights is not None else (x, y)
 
         def on_epoch_end(self):
             self.epoch += 1

@@ -3,8 +3,9 @@
 Writes the model (``results/model_{branch}.keras``), its provenance
 (``results/model_{branch}.provenance.json``: effective config, package
 versions, git commit, manifest hash, classes, input shape), the training
-history, metrics per split, the test confusion matrix and the misclassified
-files. The input normaliser, when enabled, is fitted on the training split
+history, metrics per split (the CNN's, the baseline's beside them, and the
+epoch kept with the seconds per epoch), the test confusion matrix and the
+misclassified files. The input normaliser, when enabled, is fitted on the training split
 only and saved inside the model.
 """
 
@@ -18,6 +19,7 @@ from importlib import metadata
 import numpy as np
 import pandas as pd
 
+import baseline
 import evaluation
 import loaders
 from atomic import atomic_path, write_text
@@ -58,20 +60,81 @@ def git_commit(repo):
 
 
 def class_weights(labels, n_classes, mode):
-    """``'balanced'`` weights (n / (k · count)) of the classes present, or None."""
+    """``'balanced'`` weights (n / (k · count)) of the classes present, 1 for the others; None for ``'none'``.
+
+    Returns
+    -------
+    np.ndarray or None
+        float32 weight per class id.
+    """
     if mode != "balanced":
         return None
     from sklearn.utils.class_weight import compute_class_weight
 
     present = np.unique(labels)
-    weights = compute_class_weight("balanced", classes=present, y=labels)
-    full = {i: 1.0 for i in range(n_classes)}
-    full.update({int(c): float(w) for c, w in zip(present, weights)})
+    full = np.ones(n_classes, dtype=np.float32)
+    full[present] = compute_class_weight("balanced", classes=present, y=labels)
     return full
 
 
+def augmenting(training):
+    """Whether any augmentation of the training split is switched on."""
+    return bool(
+        training["time_shift"] > 0
+        or training["time_masks"] * training["time_mask_width"] > 0
+        or training["freq_masks"] * training["freq_mask_width"] > 0
+        or training["mixup_alpha"] > 0
+    )
+
+
+def epoch_timer():
+    """A Keras callback that records the wall-clock seconds of every epoch in ``seconds``."""
+    import time
+
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self.start)
+
+    return EpochTimer()
+
+
+def training_summary(history, kept_epoch, seconds):
+    """What metrics.json says about the run: epochs run, the epoch kept, and seconds per epoch.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        One row per epoch.
+    kept_epoch : int
+        1-based epoch whose weights the model keeps.
+    seconds : list of float
+        Wall-clock seconds of every epoch.
+
+    Returns
+    -------
+    dict
+    """
+    row = history.iloc[kept_epoch - 1]
+    return {
+        "epochs_run": int(len(history)),
+        "kept_epoch": int(kept_epoch),
+        "kept_val_loss": float(row["val_loss"]) if "val_loss" in history else None,
+        "seconds": round(float(sum(seconds)), 2),
+        "seconds_per_epoch": round(float(np.mean(seconds)), 3) if seconds else None,
+    }
+
+
 def train(data, training, threads=None):
-    """Fit the CNN on the train split, early-stopping on val.
+    """Fit the CNN on the train split (augmented when switched on), early-stopping on val.
 
     Parameters
     ----------
@@ -84,8 +147,11 @@ def train(data, training, threads=None):
     Returns
     -------
     model : keras.Model
+        With the weights of the kept epoch.
     history : pandas.DataFrame
         One row per epoch.
+    summary : dict
+        :func:`training_summary`.
     """
     from model import build_cnn, frequency_statistics, make_batches, setup_keras
 
@@ -96,29 +162,29 @@ def train(data, training, threads=None):
     stats = None
     if training["normalizer"] == "per_frequency":
         stats = frequency_statistics(data.features, train_rows)
-    model = build_cnn(data.features.shape[1:], len(data.classes), training, stats)
-    batches = make_batches(data.features, data.labels, train_rows, training["batch_size"], training["seed"])
-    val = make_batches(data.features, data.labels, val_rows, training["batch_size"]) if len(val_rows) else None
-    callbacks = []
-    if training["early_stopping_patience"] > 0:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss" if val is not None else "loss",
-                patience=training["early_stopping_patience"],
-                restore_best_weights=True,
-            )
-        )
-    fit = model.fit(
-        batches,
-        validation_data=val,
-        epochs=training["epochs"],
-        callbacks=callbacks,
-        class_weight=class_weights(data.labels[train_rows], len(data.classes), training["class_weight"]),
-        verbose=2,
+    n_classes, size = len(data.classes), training["batch_size"]
+    steps = max(1, -(-len(train_rows) // size))
+    model = build_cnn(data.features.shape[1:], n_classes, training, stats, steps_per_epoch=steps)
+    batches = make_batches(
+        data.features, data.labels, train_rows, size, training["seed"], n_classes,
+        class_weights(data.labels[train_rows], n_classes, training["class_weight"]),
+        training if augmenting(training) else None,
     )
+    val = make_batches(data.features, data.labels, val_rows, size, n_classes=n_classes) if len(val_rows) else None
+    timer, callbacks = epoch_timer(), []
+    if training["early_stopping_patience"] > 0:
+        stopper = keras.callbacks.EarlyStopping(
+            monitor="val_loss" if val is not None else "loss",
+            patience=training["early_stopping_patience"],
+            restore_best_weights=True,
+        )
+        callbacks.append(stopper)
+    fit = model.fit(batches, validation_data=val, epochs=training["epochs"], callbacks=callbacks + [timer], verbose=2)
     history = pd.DataFrame(fit.history)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
-    return model, history
+    kept = stopper.best_epoch + 1 if callbacks else len(history)
+    print(f"kept the weights of epoch {kept} of {len(history)}", file=sys.stderr)
+    return model, history, training_summary(history, kept, timer.seconds)
 
 
 def evaluate(model, data, batch_size):
@@ -162,10 +228,13 @@ def provenance(branch, data, manifest, config, repo):
 
 
 def main(branch, data_path, stack, channels, training, config, repo, threads, out):
-    """Train, evaluate and write every output of one branch."""
+    """Train, evaluate and write every output of one branch, the baseline's metrics beside the CNN's."""
     data = loaders.load_branch(branch, data_path, stack, channels)
-    model, history = train(data, training, threads)
+    _, baseline_metrics = baseline.run_baseline(data, EVALUATED, training["seed"])
+    model, history, summary = train(data, training, threads)
     metrics, confusion, wrong = evaluate(model, data, training["batch_size"])
+    beats, message = baseline.verdict(metrics, baseline_metrics)
+    metrics.update(baseline=baseline_metrics, training=summary, beats_baseline_on_val=beats)
     os.makedirs(os.path.dirname(out["history"]), exist_ok=True)
     with atomic_path(out["history"]) as tmp:
         history.to_csv(tmp, index=False)
@@ -178,7 +247,10 @@ def main(branch, data_path, stack, channels, training, config, repo, threads, ou
     write_text(out["provenance"], json.dumps(record, indent=2) + "\n")
     with atomic_path(out["model"]) as tmp:
         model.save(tmp)
-    print(f"{branch}: test accuracy {metrics['test']['accuracy'] if metrics['test'] else 'n/a'}", file=sys.stderr)
+    test, base = metrics["test"], baseline_metrics["test"]
+    print(f"{branch}: test accuracy {test['accuracy'] if test else 'n/a'}, "
+          f"baseline {base['accuracy'] if base else 'n/a'}", file=sys.stderr)
+    print(f"{branch}: {message}", file=sys.stderr)
 
 
 if "snakemake" in globals():

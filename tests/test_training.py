@@ -47,14 +47,28 @@ def test_every_evaluation_output_is_written(demo):
         assert list(wrong.columns) == ["id", "split", "true", "predicted", "probability", "p_true"]
         assert (wrong["true"] != wrong["predicted"]).all()
         metrics = json.loads((results / branch / "metrics.json").read_text())
-        n_wrong = sum(round(m["n"] * (1 - m["accuracy"])) for m in metrics.values() if m)
+        n_wrong = sum(round(metrics[s]["n"] * (1 - metrics[s]["accuracy"])) for s in ("val", "test", "holdout")
+                      if metrics[s])
         assert len(wrong) == n_wrong
+        # the baseline beside the CNN, on the same splits; the epoch kept and the time per epoch
+        assert metrics["baseline"]["test"]["n"] == metrics["test"]["n"] and metrics["baseline"]["holdout"] is None
+        training = metrics["training"]
+        assert 1 <= training["kept_epoch"] <= training["epochs_run"] == len(history)
+        assert training["seconds_per_epoch"] > 0
+        assert isinstance(metrics["beats_baseline_on_val"], bool)
         for figure in ("training_curves", "confusion_matrix"):
             assert (results / "figures" / f"{branch}_{figure}.png").stat().st_size > 1000
     comparison = json.loads((results / "branch_comparison.json").read_text())
     assert 0 < comparison["max_abs_png_minus_npy"] <= 1 / 510 + 1e-6
     assert set(comparison["branches"]) == {"npy", "png"}
-    assert "| npy | test | 40 |" in (results / "branch_comparison.md").read_text()
+    page = (results / "branch_comparison.md").read_text()
+    assert "| npy | test | 40 |" in page and "baseline accuracy" in page and "epoch kept" in page
+    for branch in ("npy", "png"):
+        entry = comparison["branches"][branch]
+        assert entry["baseline"]["test"]["n"] == 40 and entry["training"]["kept_epoch"] >= 1
+        assert f"{branch}: {entry['verdict']}." in page
+        log = (demo / "logs" / f"train_{branch}.log").read_text()
+        assert entry["verdict"] in log and "kept the weights of epoch" in log
 
 
 def test_provenance_records_what_the_model_was_trained_with(demo):
@@ -133,9 +147,14 @@ def test_training_setting_reruns_only_training(demo):
 def test_same_seed_gives_the_same_weights_and_metrics(demo, tmp_path):
     again = tmp_path / "again"
     shutil.copytree(demo, again, symlinks=True)
-    before = (again / "results" / "npy" / "metrics.json").read_text()
+    def without_seconds(path):  # wall-clock seconds differ between runs; nothing else may
+        metrics = json.loads(path.read_text())
+        metrics["training"] = {k: v for k, v in metrics["training"].items() if not k.startswith("seconds")}
+        return metrics
+
+    before = without_seconds(again / "results" / "npy" / "metrics.json")
     run(again, "results/model_npy.keras", "--cores", "2", "--forcerun", "train", timeout=900)
-    assert (again / "results" / "npy" / "metrics.json").read_text() == before
+    assert without_seconds(again / "results" / "npy" / "metrics.json") == before
     first = load_keras_model(str(demo / "results" / "model_npy.keras")).get_weights()
     second = load_keras_model(str(again / "results" / "model_npy.keras")).get_weights()
     assert len(first) == len(second)

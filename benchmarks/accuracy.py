@@ -1,0 +1,147 @@
+"""The accuracy benchmark: the CNN against its baseline on the demo data and on FSDD, both branches.
+
+For each dataset the workflow runs, with the default training settings, in a
+fresh copy of the repository in a temporary folder (``--work`` keeps it),
+through both models. The table gives, per dataset and branch, the test
+accuracy and macro-F1 of the baseline (logistic regression on per-band
+mean/std/max) and of the CNN, the epoch kept, and the training seconds (the
+``train`` rule's benchmark file, baseline included), each goal beside it.
+
+Datasets:
+
+- ``demo``: the built-in synthetic calls (``audio_dir: demo``), test recorder ``strait``.
+- ``fsdd``: the Free Spoken Digit Dataset as in ``examples/fsdd.yaml`` (val
+  speaker ``jackson``, test speaker ``theo``), read from ``../shared/data/fsdd``.
+
+Usage::
+
+    .venv/bin/python benchmarks/accuracy.py --out benchmarks/accuracy.md     # about 10 min on 2 cores
+    .venv/bin/python benchmarks/accuracy.py --datasets demo                  # a quick look
+"""
+
+import argparse
+import csv
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from workflow import ENV, FSDD, copy_workflow  # noqa: E402
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+TARGETS = ["results/npy/metrics.json", "results/png/metrics.json"]
+# Goals of issue 13: test accuracy of the NPY CNN per dataset, training seconds of both models of FSDD.
+ACCURACY_GOALS = {"fsdd": 0.95, "demo": 0.90}
+FSDD_SECONDS_GOAL = 340.0
+
+
+def configure(work, dataset, training=None):
+    """Write ``bench.yaml`` in a copy of the workflow: the dataset's settings and any training changes.
+
+    Returns
+    -------
+    list of str
+        Snakemake arguments naming the configuration file.
+    """
+    if dataset == "fsdd":
+        text = (work / "examples" / "fsdd.yaml").read_text().replace("../shared/data/fsdd/recordings", str(FSDD))
+    else:
+        text = "audio_dir: demo\n"
+    if training:
+        text += "training:\n" + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in training.items())
+    (work / "bench.yaml").write_text(text)
+    return ["--configfile", "bench.yaml"]
+
+
+def run_dataset(work, dataset, cores, training=None):
+    """Run the workflow to both models' metrics; return their rows for the table."""
+    args = configure(work, dataset, training)
+    start = time.perf_counter()
+    proc = subprocess.run(SNAKEMAKE + TARGETS + ["--cores", str(cores)] + args, cwd=work, env=ENV,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{dataset}: snakemake failed\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+    wall = time.perf_counter() - start
+    rows = []
+    for branch in ("npy", "png"):
+        metrics = json.loads((work / "results" / branch / "metrics.json").read_text())
+        with open(work / "results" / "benchmarks" / f"train_{branch}.tsv") as f:
+            seconds = float(next(csv.DictReader(f, delimiter="\t"))["s"])
+        rows.append({"dataset": dataset, "branch": branch, "cnn": metrics["test"], "baseline": metrics["baseline"]["test"],
+                     "training": metrics["training"], "seconds": seconds, "wall": wall})
+    return rows
+
+
+def goal_of(row):
+    """The goal a row is measured against, and whether it is met (None when the row has no goal)."""
+    cnn, base = row["cnn"]["accuracy"], row["baseline"]["accuracy"]
+    beats = cnn > base
+    target = ACCURACY_GOALS.get(row["dataset"]) if row["branch"] == "npy" else None
+    if target is None:
+        return "CNN > baseline", beats
+    return f"CNN ≥ {target:.2f}, CNN > baseline", beats and cnn >= target
+
+
+def verdict(ok):
+    """``yes`` or a bold **no**."""
+    return "yes" if ok else "**no**"
+
+
+def report(rows, cores):
+    """The Markdown table of a run."""
+    lines = [
+        f"Accuracy benchmark, {datetime.date.today().isoformat()}, {platform.machine()} machine with "
+        f"{os.cpu_count()} cores ({cores} used); default training settings; test split.",
+        "",
+        "| dataset | branch | test files | baseline accuracy | baseline macro-F1 | CNN accuracy | CNN macro-F1 "
+        "| epoch kept / run | training s | goal | met |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        cnn, base, t = row["cnn"], row["baseline"], row["training"]
+        goal, ok = goal_of(row)
+        lines.append(
+            f"| {row['dataset']} | {row['branch']} | {cnn['n']} | {base['accuracy']:.3f} | {base['macro_f1']:.3f} "
+            f"| {cnn['accuracy']:.3f} | {cnn['macro_f1']:.3f} | {t['kept_epoch']} / {t['epochs_run']} "
+            f"| {row['seconds']:.0f} | {goal} | {verdict(ok)} |"
+        )
+    fsdd = [row["seconds"] for row in rows if row["dataset"] == "fsdd"]
+    if fsdd:
+        total = sum(fsdd)
+        lines += ["", f"Both FSDD models trained in {total:.0f} s (goal ≤ {FSDD_SECONDS_GOAL:.0f} s, 5 min 40 s): "
+                      f"{verdict(total <= FSDD_SECONDS_GOAL)}."]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", default="demo,fsdd", help="comma-separated: demo, fsdd")
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--out", help="also write the table to this Markdown file")
+    parser.add_argument("--work", help="keep the workflow copies in this folder")
+    parser.add_argument("--training", default="{}", help="JSON of training settings to change, e.g. '{\"epochs\": 5}'")
+    args = parser.parse_args()
+    training = json.loads(args.training)
+    base = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="accuracy-"))
+    rows = []
+    for dataset in args.datasets.split(","):
+        if dataset == "fsdd" and not FSDD.is_dir():
+            raise SystemExit(f"{FSDD} not found: FSDD is read from ../shared/data/fsdd beside the repository")
+        work = copy_workflow(base / dataset)
+        rows += run_dataset(work, dataset, args.cores, training)
+    table = report(rows, args.cores)
+    print(table, end="")
+    if args.out:
+        Path(args.out).write_text(table)
+
+
+if __name__ == "__main__":
+    main()

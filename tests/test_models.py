@@ -1,0 +1,196 @@
+"""The baseline, augmentation and the model options on tiny synthetic data (no workflow run)."""
+
+import numpy as np
+import pytest
+
+import augment
+import baseline
+import compare_branches
+import loaders
+import settings
+import train
+
+CLASSES = ["low", "mid", "high"]
+
+
+def tiny_dataset(per_split=(24, 9, 9, 0), n_freq=16, n_frames=20, seed=0):
+    """Spectrograms whose class is a bright band at a class-specific frequency, at a random time.
+
+    ``per_split`` gives the rows of train, val, test and holdout.
+    """
+    rng = np.random.default_rng(seed)
+    n = sum(per_split)
+    labels = np.arange(n) % len(CLASSES)
+    features = 0.2 * rng.random((n, n_freq, n_frames, 1)).astype(np.float32)
+    for i, c in enumerate(labels):
+        start = rng.integers(0, n_frames // 2)
+        features[i, 2 + 5 * c : 4 + 5 * c, start : start + n_frames // 2, 0] += 0.7
+    split = np.repeat(["train", "val", "test", "holdout"], per_split)
+    return loaders.Dataset(features=features, labels=labels, authors=split.copy(), split=split,
+                           ids=np.array([f"c{i}" for i in range(n)]), classes=list(CLASSES))
+
+
+def tiny_training(**changes):
+    values = {"epochs": 12, "batch_size": 16, "conv_blocks": 2, "filters": 8, "dense_units": 16,
+              "early_stopping_patience": 0, "learning_rate": 0.01}
+    values.update(changes)
+    return settings.complete("training", values)
+
+
+NO_AUGMENTATION = {"time_shift": 0, "time_masks": 0, "freq_masks": 0, "mixup_alpha": 0}
+
+
+# --- baseline -------------------------------------------------------------------------------------------------
+
+
+def test_band_statistics_are_mean_std_max_over_time_per_row():
+    x = np.arange(2 * 3 * 4 * 2, dtype=np.float32).reshape(2, 3, 4, 2)
+    stats = baseline.band_statistics(x)
+    assert stats.shape == (2, 3 * 3 * 2)
+    np.testing.assert_allclose(stats[1, :6], x[1].mean(axis=1).ravel())
+    np.testing.assert_allclose(stats[1, 6:12], x[1].std(axis=1).ravel())
+    np.testing.assert_allclose(stats[1, 12:], x[1].max(axis=1).ravel())
+    np.testing.assert_allclose(baseline.summary_features(x, batch=1), stats)
+
+
+def test_baseline_is_fitted_on_the_train_split_only():
+    data = tiny_dataset()
+    fitted, metrics = baseline.run_baseline(data, ("val", "test", "holdout"))
+    assert metrics["holdout"] is None and metrics["test"]["n"] == 9
+    assert metrics["test"]["accuracy"] == 1.0  # the bands are trivially separable
+    changed = tiny_dataset()
+    others = changed.split != "train"
+    changed.features[others] = np.random.default_rng(5).random(changed.features[others].shape)
+    changed.labels[others] = 0
+    refitted, _ = baseline.run_baseline(changed, ("val", "test", "holdout"))
+    np.testing.assert_array_equal(fitted[0].mean_, refitted[0].mean_)
+    np.testing.assert_array_equal(fitted[-1].coef_, refitted[-1].coef_)
+
+
+def test_verdict_warns_with_the_figures_when_the_cnn_does_not_beat_the_baseline():
+    cnn = {"val": {"n": 10, "accuracy": 0.6, "macro_f1": 0.55}}
+    base = {"val": {"n": 10, "accuracy": 0.7, "macro_f1": 0.65}}
+    beats, message = baseline.verdict(cnn, base)
+    assert beats is False and message.startswith("WARNING") and "0.600" in message and "0.700" in message
+    assert baseline.verdict(base, cnn)[0] is True
+    assert baseline.verdict({"val": None}, base)[0] is None
+    record = compare_branches.comparison(
+        {"npy": {"val": cnn["val"], "test": cnn["val"], "holdout": None, "baseline": {**base, "test": base["val"],
+                                                                                       "holdout": None},
+                 "training": {"epochs_run": 9, "kept_epoch": 4, "seconds_per_epoch": 1.5, "seconds": 13.5}}},
+        0.001,
+    )
+    text = compare_branches.markdown(record)
+    assert "| npy | test | 10 | 0.600 | 0.550 | 0.700 | 0.650 |" in text
+    assert "| npy | 9 | 4 | 1.5 | 13.5 |" in text
+    assert "npy: WARNING: the CNN does not beat the baseline" in text
+
+
+# --- augmentation ---------------------------------------------------------------------------------------------
+
+
+def test_augmentations_keep_shapes_and_mask_with_the_minimum():
+    rng = np.random.default_rng(0)
+    x = rng.random((4, 8, 10, 1)).astype(np.float32) + 1.0
+    shifted = augment.time_shift(x, 0.3, np.random.default_rng(1))
+    assert shifted.shape == x.shape and not np.array_equal(shifted, x)
+    np.testing.assert_array_equal(np.sort(shifted, axis=2), np.sort(x, axis=2))  # rolled: nothing lost
+    masked = augment.mask_bands(x, 1, 2, 0.5, np.random.default_rng(2))
+    changed = masked != x
+    assert changed.any() and np.all(masked[changed] == x.min())
+    assert augment.time_shift(x, 0.0, rng) is x and augment.mask_bands(x, 2, 0, 0.5, rng) is x
+    y = np.eye(3, dtype=np.float32)[[0, 1, 2, 0]]
+    mixed_x, mixed_y, mixed_w = augment.mixup(x, y, np.ones(4, np.float32), 0.4, np.random.default_rng(3))
+    np.testing.assert_allclose(mixed_y.sum(axis=1), 1.0, rtol=1e-6)
+    assert mixed_y.max(axis=1).min() >= 0.5 and mixed_x.shape == x.shape and np.allclose(mixed_w, 1.0)
+
+
+def test_augmentation_is_seeded_and_only_for_the_batches_given_it():
+    from model import make_batches
+
+    data = tiny_dataset()
+    rows = data.indices("train")
+    setting = tiny_training()
+
+    def first_epoch(augmentation, seed=7):
+        feeder = make_batches(data.features, data.labels, rows, 8, seed, 3, None, augmentation)
+        return [feeder[i] for i in range(len(feeder))]
+
+    plain, once, again = first_epoch(None), first_epoch(setting), first_epoch(setting)
+    other_seed = first_epoch(setting, seed=8)
+    for (x0, y0), (x1, y1), (x2, y2) in zip(plain, once, again):
+        np.testing.assert_array_equal(x1, x2)
+        np.testing.assert_array_equal(y1, y2)
+        assert not np.array_equal(x0, x1)
+    assert not all(np.array_equal(a[0], b[0]) for a, b in zip(once, other_seed))
+    # without augmentation a batch is the rows as stored, with one-hot labels
+    x0, y0 = plain[0]
+    order = np.sort(np.random.default_rng(7).permutation(rows)[:8])
+    np.testing.assert_array_equal(x0, data.features[order])
+    np.testing.assert_array_equal(y0.argmax(axis=1), data.labels[order])
+
+
+def test_train_augments_the_train_split_only(monkeypatch):
+    import model
+
+    calls = []
+    real = model.make_batches
+
+    def spy(features, labels, indices, *args, **kwargs):
+        augmentation = args[4] if len(args) > 4 else kwargs.get("augmentation")
+        calls.append((tuple(indices), augmentation is not None))
+        return real(features, labels, indices, *args, **kwargs)
+
+    monkeypatch.setattr(model, "make_batches", spy)
+    data = tiny_dataset()
+    _, _, summary = train.train(data, tiny_training(epochs=1), threads=1)
+    augmented = {rows for rows, on in calls if on}
+    assert augmented == {tuple(data.indices("train"))}
+    assert (tuple(data.indices("val")), False) in calls
+    assert summary["epochs_run"] == 1 and summary["kept_epoch"] == 1 and summary["seconds_per_epoch"] > 0
+
+
+def test_same_seed_same_weights_with_augmentation():
+    data = tiny_dataset()
+    setting = tiny_training(epochs=2)
+    first, _, _ = train.train(data, setting, threads=1)
+    second, _, _ = train.train(data, setting, threads=1)
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+# --- model options --------------------------------------------------------------------------------------------
+
+
+def test_batch_norm_momentum_follows_the_steps_per_epoch():
+    from model import batch_norm_momentum
+
+    assert batch_norm_momentum(1) == pytest.approx(0.5)
+    assert batch_norm_momentum(10) == pytest.approx(0.8)
+    assert batch_norm_momentum(10_000) == pytest.approx(0.99)
+
+
+def test_global_pooling_head_takes_any_input_length():
+    from model import build_cnn, setup_keras
+
+    setup_keras(seed=0)
+    model = build_cnn((16, None, 1), 3, tiny_training(head="global_pool", lr_schedule="constant"))
+    for frames in (20, 37):
+        out = model.predict(np.zeros((2, 16, frames, 1), np.float32), verbose=0)
+        assert out.shape == (2, 3)
+    flat = build_cnn((16, 20, 1), 3, tiny_training(head="flatten"))
+    assert flat.count_params() > model.count_params()
+
+
+@pytest.mark.parametrize("options", [
+    {"batch_norm": True, "head": "global_pool", "weight_decay": 1e-3, "lr_schedule": "cosine"},
+    {"batch_norm": True, "head": "flatten", "weight_decay": 0.0, "lr_schedule": "constant"},
+])
+def test_batch_norm_models_learn_with_few_steps_per_epoch(options):
+    """Two steps per epoch: with Keras' default momentum the moving statistics would still be near 0 and 1."""
+    data = tiny_dataset(per_split=(30, 15, 15, 0))
+    model, _, _ = train.train(data, tiny_training(**options, **NO_AUGMENTATION), threads=1)
+    metrics, _, _ = train.evaluate(model, data, 16)
+    predicted = [name for name, m in metrics["test"]["per_class"].items() if m["recall"] > 0]
+    assert len(predicted) == 3, "evaluation collapsed to fewer classes"
+    assert metrics["test"]["accuracy"] >= 0.8
