@@ -44,6 +44,12 @@ def pick_examples(manifest, per_class=3, max_classes=20):
     return chosen[chosen["class_id"].isin(keep)].drop(columns="_not_train").reset_index(drop=True)
 
 
+def example_array(root, row):
+    """The array of one manifest row: a clip's file, or one window of a recording's file."""
+    x = np.load(os.path.join(root, row["filename"]), mmap_mode="r")
+    return np.asarray(x[int(row["window"])] if "window" in row.index else x)
+
+
 def frequency_ticks(freqs, min_gap=0.12):
     """Row positions and labels (Hz) for the frequency axis of a spectrogram with rows at ``freqs``.
 
@@ -138,10 +144,11 @@ def plot_gallery(manifest_csv, out_png, settings=None, per_class=3, max_classes=
                 ax.axis("off")
                 continue
             row = rows.iloc[c]
-            x = np.load(os.path.join(root, row["filename"]))
+            x = example_array(root, row)
             sr = s["sr"] if s["sr"] is not None else int(row["sample_rate"])
             image = draw_spectrogram(ax, x, sr, s)
-            ax.set_title(f"{short_label(row['id'])} ({row['split']})", fontsize=7)
+            at = f" @ {row['start']:g} s" if "window" in row.index else ""
+            ax.set_title(f"{short_label(row['id'])}{at} ({row['split']})", fontsize=7)
             if c == 0:
                 ax.set_ylabel(f"{short_label(name, 20)}\nfrequency (Hz)", fontsize=8)
             if r == len(classes) - 1:

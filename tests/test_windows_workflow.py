@@ -155,3 +155,13 @@ def test_files_cut_by_duration_are_reported_at_the_start(tmp_path):
     (work / "windows.yaml").write_text("windows: {length: 2.0}\n")
     out = run(work, "results/split_summary.csv", "--cores", "1", "--configfile", "test.yaml", "windows.yaml").stdout
     assert "longer than twice" not in out
+
+
+def test_gallery_of_windows(windowed, tmp_path):
+    import gallery
+
+    work, _, _ = windowed
+    shown = gallery.plot_gallery(str(work / "results" / "final_specs.csv"), str(tmp_path / "g.png"),
+                                 {"sr": 16000, "n_mels": 24, "n_fft": 512, "hop_length": 256}, per_class=2)
+    assert set(shown["class"]) == {"owl", "jay", "quiet"} and (tmp_path / "g.png").stat().st_size > 1000
+    assert gallery.example_array(str(work / "results"), shown.iloc[0]).shape == (24, 63)
