@@ -4,7 +4,8 @@
 # Snakemake's per-job bookkeeping is paid per batch instead of per file. spectrogram_rules()
 # in common.smk gives each rule's files; the rule is written once, here.
 # The jobs run in threads of the Snakemake process and hand their files to its pool of warm
-# worker processes (scripts/workers.py: run_job), so every core computes.
+# worker processes (scripts/workers.py: run_job), so every core computes. file_timeout is not a
+# param: a time limit changes no output, so changing it reruns nothing.
 # The group "spectrograms" only matters on a cluster (Snakemake ignores groups locally):
 # profiles/slurm bundles many batches into one cluster job with group-components.
 for spectrogram_rule, audio, npy, png, job_log in spectrogram_rules():
@@ -31,11 +32,12 @@ for spectrogram_rule, audio, npy, png, job_log in spectrogram_rules():
             from workers import run_job
 
             run_job(
-                as_list(input.audio),
-                as_list(output.npy),
-                as_list(output.png),
+                input.audio,
+                output.npy,
+                output.png,
                 params.settings,
                 log[0],
                 workflow.cores,
                 params.windows,
+                config["file_timeout"],
             )

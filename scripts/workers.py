@@ -13,17 +13,41 @@ The pool degrades to computing in the calling process where it cannot help:
 with one core (``--cores 1``, a cluster job of one core), for the first job of
 a process when that job has a single file (a lone ``snakemake
 results/specs/x.npy``), and where worker processes cannot be started (no
-working semaphores, e.g. a container without ``/dev/shm``). A pool whose
-worker died is dropped and its batch is computed in the calling process.
+working semaphores, e.g. a container without ``/dev/shm``).
+
+A decoder that crashes (a segfault, an out-of-memory kill) or hangs must not
+take the Snakemake process down: a chunk whose worker died, or that takes
+longer than ``file_timeout`` seconds per file, is never computed in the
+calling process. The pool is torn down (its stuck workers killed) and the
+chunk's files are retried one at a time, each in a fresh worker process; a
+file that crashes or runs out of time again is the job's problem, named with
+its reason. Workers die with their parent, so none outlives a ``kill -9`` of
+Snakemake to rename an old output over a fresh one.
 """
 
 import concurrent.futures
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 import threading
+import time
 
-# Imported once, in the fork server: every worker forked from it starts warm.
-PRELOAD = ["numpy", "soundfile", "librosa", "PIL.PngImagePlugin", "audio_processing"]
+# Imported once, in the fork server: every worker forked from it starts warm. librosa loads its
+# submodules lazily, on first use: the ones a spectrogram uses are named, or every worker (and every
+# one-file retry) would pay seconds of imports on its first file.
+PRELOAD = [
+    "numpy",
+    "soundfile",
+    "librosa",
+    "librosa.core.audio",
+    "librosa.core.spectrum",
+    "librosa.feature.spectral",
+    "librosa.filters",
+    "PIL.PngImagePlugin",
+    "audio_processing",
+]
 
 _lock = threading.Lock()
 _state = {"pool": None, "size": 0, "calls": 0, "broken": False}
@@ -43,11 +67,27 @@ def chunks(items, n):
     return out
 
 
-def compute(jobs, settings, windows=None):
+def process_one(audio, npy, png, settings, windows=None):
+    """Both branches of one file: one clip, or fixed windows with ``windows``.
+
+    The default per-file work of :func:`compute`; tests pass a stand-in (a
+    decoder that crashes or hangs) with the same signature.
+    """
+    import audio_processing
+
+    if windows is not None:
+        audio_processing.process_windows(audio, npy, png, settings, windows)
+    else:
+        audio_processing.process_file(audio, npy, png, settings)
+
+
+def compute(jobs, settings, windows=None, work=process_one):
     """Both branches of every ``(audio, npy, png)`` in ``jobs``, in this process.
 
     With ``windows`` (``length``, ``hop``, ``last``) each file is cut into
     fixed windows (``audio_processing.process_windows``); without, it is one clip.
+    ``work`` is the per-file function (:func:`process_one`; a module-level
+    function, so that it reaches worker processes).
 
     Returns
     -------
@@ -56,15 +96,12 @@ def compute(jobs, settings, windows=None):
         (an ``audio_io.AudioError``), after which nothing more is
         computed; ``None`` when every file was written.
     """
-    import audio_processing
+    from audio_io import AudioError
 
     for audio, npy, png in jobs:
         try:
-            if windows is not None:
-                audio_processing.process_windows(audio, npy, png, settings, windows)
-            else:
-                audio_processing.process_file(audio, npy, png, settings)
-        except audio_processing.AudioError as err:
+            work(audio, npy, png, settings, windows)
+        except AudioError as err:
             return audio, str(err)
     return None
 
@@ -86,6 +123,96 @@ def usable_cpus():
         return os.cpu_count() or 1
 
 
+def default_file_timeout():
+    """The schema's default of ``file_timeout`` (seconds per file), for callers outside the workflow."""
+    import settings
+
+    return settings._schema()["properties"]["file_timeout"]["default"]
+
+
+# Linux's prctl option that sends this process a signal when the thread that forked it ends.
+PR_SET_PDEATHSIG = 1
+
+
+def _parent_death_signal(signum):
+    """Ask Linux to send ``signum`` to this process when its parent ends; whether that worked."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent, interval=0.5):
+    """End this process as soon as its parent ``parent`` is gone (it is then adopted by another)."""
+    while os.getppid() == parent:
+        time.sleep(interval)
+    os._exit(1)
+
+
+def _alive(pid):
+    """Whether a process ``pid`` exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _release_fork_server():
+    """Close this process's copy of the fork server's "Snakemake is alive" pipe (a fork-server child only).
+
+    The fork server ends when the write ends of that pipe are all closed, and
+    multiprocessing hands one to every process it forks: while a worker holds
+    it, the fork server outlives Snakemake, and so the worker outlives its parent.
+    """
+    server = getattr(getattr(multiprocessing, "forkserver", None), "_forkserver", None)
+    fd = getattr(server, "_forkserver_alive_fd", None)
+    if fd is not None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+        server._forkserver_alive_fd = None
+
+
+def die_with_parent(use_prctl, owner):
+    """Make this worker process end when its parent does (the initializer of every worker).
+
+    A worker's parent is the fork server, which ends when the Snakemake process
+    does once no worker holds its pipe (:func:`_release_fork_server`), or
+    Snakemake itself under spawn. On Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``
+    then kills the worker at once, even inside a decoder that never returns;
+    elsewhere, and under spawn (where the "parent" prctl watches would be
+    whichever Snakemake thread started the worker), a daemon thread polls
+    ``os.getppid()``. A parent or owner that died before the signal was armed
+    is caught by checking both afterwards.
+
+    Parameters
+    ----------
+    use_prctl : bool
+        Whether the parent is the fork server, single-threaded for as long as
+        it lives, so that prctl may watch it.
+    owner : int
+        Process id of the process that owns the pool (Snakemake).
+    """
+    _release_fork_server()
+    parent = os.getppid()
+    armed = use_prctl and _parent_death_signal(signal.SIGKILL)
+    if os.getppid() != parent or not _alive(owner):
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="watch-parent").start()
+
+
+def _death_watch(context):
+    """Arguments of :func:`die_with_parent` for a worker started from ``context`` by this process."""
+    return context.get_start_method() == "forkserver", os.getpid()
+
+
 def get_pool(size):
     """This process's pool of ``size`` warm workers, created on first use (thread-safe).
 
@@ -99,7 +226,10 @@ def get_pool(size):
             if _state["pool"] is not None:
                 _state["pool"].shutdown(wait=False, cancel_futures=True)
             try:
-                _state["pool"] = concurrent.futures.ProcessPoolExecutor(size, mp_context=_context())
+                context = _context()
+                _state["pool"] = concurrent.futures.ProcessPoolExecutor(
+                    size, mp_context=context, initializer=die_with_parent, initargs=_death_watch(context)
+                )
             except (OSError, ImportError, NotImplementedError, ValueError):
                 _state["broken"] = True
                 return None
@@ -107,12 +237,23 @@ def get_pool(size):
         return _state["pool"]
 
 
-def _drop_pool(pool, broken=False):
-    """Forget ``pool`` (a worker died); ``broken``: never start another in this process."""
+def _kill_workers(pool):
+    """Kill every worker process of ``pool`` (a stuck decoder does not return by itself)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            process.kill()
+        except (OSError, ValueError):  # already gone, or already closed
+            pass
+
+
+def _drop_pool(pool, broken=False, kill=False):
+    """Forget ``pool`` (a worker died or hangs); ``kill``: kill its workers; ``broken``: never start another."""
     with _lock:
         if _state["pool"] is pool:
             _state["pool"], _state["size"] = None, 0
         _state["broken"] = _state["broken"] or broken
+    if kill:
+        _kill_workers(pool)
     pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -124,7 +265,135 @@ def use_pool(cores, n_files):
     return cores >= 2 and (running or n_files >= 2 or calls >= 2)
 
 
-def process_files(jobs, settings, cores, windows=None):
+def crash_reason(exitcode):
+    """Why a worker process that ended with ``exitcode`` without an answer is gone (a sentence).
+
+    Examples
+    --------
+    >>> crash_reason(-11)
+    'the decoder crashed (worker killed by signal 11, SIGSEGV)'
+    """
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = f", {signal.Signals(-exitcode).name}"
+        except ValueError:
+            name = ""
+        hint = " - out of memory?" if -exitcode == signal.SIGKILL else ""
+        return f"the decoder crashed (worker killed by signal {-exitcode}{name}{hint})"
+    return f"the decoder crashed (worker exited with code {exitcode})"
+
+
+def timeout_reason(file_timeout):
+    """The reason given for a file whose decoding took longer than ``file_timeout`` seconds."""
+    return f"the decoder took longer than {file_timeout:g} s (file_timeout); its worker was killed"
+
+
+def _alone(send, job, settings, windows, work, death_watch):
+    """Body of a fresh worker process for one file: say it is ready, compute, send the outcome to ``send``."""
+    die_with_parent(*death_watch)
+    send.send(("ready", None))
+    try:
+        outcome = ("done", compute([job], settings, windows, work))
+    except Exception as err:  # raised in the job's thread, as the pool would
+        outcome = ("raised", err)
+    try:
+        send.send(outcome)
+    except Exception:  # an exception that does not pickle
+        send.send(("raised", RuntimeError(repr(outcome[1]))))
+
+
+def _next_message(receive, timeout, late):
+    """The next message of a one-file worker: ``("late", late)`` after ``timeout`` s, ``("crashed", None)`` if it died."""
+    try:
+        return receive.recv() if receive.poll(timeout) else ("late", late)
+    except EOFError:
+        return "crashed", None
+
+
+def compute_alone(job, settings, windows, work, file_timeout, start_timeout=600):
+    """One file in a fresh worker process, which is killed after ``file_timeout`` seconds of work.
+
+    The clock starts when the worker is ready: its start-up (a fork server's
+    imports on a busy machine) does not count, up to ``start_timeout`` seconds.
+
+    Returns
+    -------
+    tuple of (str, str) or None
+        As :func:`compute`, and ``(audio path, reason)`` also when the worker
+        crashed (:func:`crash_reason`), ran out of time (:func:`timeout_reason`)
+        or could not be started.
+
+    Raises
+    ------
+    Exception
+        What the work raised in the worker (other than an unusable file).
+    """
+    context = _context()
+    receive, send = context.Pipe(duplex=False)
+    args = (send, job, settings, windows, work, _death_watch(context))
+    process = context.Process(target=_alone, args=args, daemon=True)
+    try:
+        process.start()
+    except OSError as err:
+        return job[0], f"no worker process could be started to retry it ({err})"
+    finally:
+        send.close()
+    try:
+        message = _next_message(receive, start_timeout, f"no worker process started within {start_timeout:g} s")
+        if message[0] == "ready":
+            message = _next_message(receive, file_timeout, timeout_reason(file_timeout))
+    finally:
+        receive.close()
+    if message[0] == "late":
+        process.kill()
+    process.join()
+    kind, value = message
+    if kind == "raised":
+        raise value
+    if kind == "crashed":
+        return job[0], crash_reason(process.exitcode)
+    return (job[0], value) if kind == "late" else value
+
+
+def compute_one_at_a_time(jobs, settings, windows, work, file_timeout):
+    """Every file of ``jobs`` in a fresh worker process of its own (:func:`compute_alone`), in order.
+
+    Returns
+    -------
+    tuple of (str, str) or None
+        The first file's problem, after which nothing more is computed, or ``None``.
+    """
+    for job in jobs:
+        problem = compute_alone(job, settings, windows, work, file_timeout)
+        if problem is not None:
+            return problem
+    return None
+
+
+# A chunk without a result: its worker died, it ran out of time, or the pool was torn down.
+UNFINISHED = object()
+
+
+def _results(pool, futures, parts, file_timeout):
+    """The result of each chunk, or :data:`UNFINISHED`; a chunk waits at most its files × ``file_timeout``.
+
+    A chunk out of time tears the pool down (its workers killed); a broken pool
+    is dropped. Either way the next job starts a new pool.
+    """
+    out = []
+    for future, part in zip(futures, parts):
+        try:
+            out.append(future.result(timeout=len(part) * file_timeout))
+        except concurrent.futures.TimeoutError:
+            _drop_pool(pool, kill=True)
+            out.append(UNFINISHED)
+        except (concurrent.futures.process.BrokenProcessPool, concurrent.futures.CancelledError):
+            _drop_pool(pool)
+            out.append(UNFINISHED)
+    return out
+
+
+def process_files(jobs, settings, cores, windows=None, file_timeout=None, work=process_one):
     """Compute every ``(audio, npy, png)`` of ``jobs``, on the pool where it helps.
 
     Parameters
@@ -139,31 +408,52 @@ def process_files(jobs, settings, cores, windows=None):
     windows : dict or None
         Fixed windows of long recordings (the ``windows:`` section), or
         ``None`` for one clip per file.
+    file_timeout : float or None
+        Seconds a file may take on the pool (``file_timeout``; ``None``: the
+        schema's default). A chunk of files waits at most its files times
+        this; then its workers are killed and its files retried one at a time.
+    work : callable
+        The per-file function (see :func:`compute`).
 
     Returns
     -------
     tuple of (str, str) or None
-        As :func:`compute`: the first unusable file and why, or ``None``.
+        As :func:`compute`: the first unusable file and why, or ``None``; a
+        file whose worker crashed, or that ran out of time, again when retried
+        alone counts as unusable.
     """
     jobs = [tuple(job) for job in jobs]
+    file_timeout = default_file_timeout() if file_timeout is None else file_timeout
     size = min(cores, usable_cpus())
     pool = get_pool(size) if jobs and use_pool(size, len(jobs)) else None
     if pool is None:
-        return compute(jobs, settings, windows)
+        return compute(jobs, settings, windows, work)
+    parts = chunks(jobs, 2 * size)
+    futures = []
     try:
-        futures = [pool.submit(compute, part, settings, windows) for part in chunks(jobs, 2 * size)]
+        for part in parts:
+            futures.append(pool.submit(compute, part, settings, windows, work))
     except OSError:  # workers cannot be started here: this process computes from now on
         _drop_pool(pool, broken=True)
-        return compute(jobs, settings, windows)
-    try:
-        problems = [future.result() for future in futures]
-    except concurrent.futures.process.BrokenProcessPool:  # a worker died: this batch here, a new pool next time
+        return compute(jobs, settings, windows, work)
+    except RuntimeError:  # the pool broke, or was torn down by another job: the rest go one at a time
         _drop_pool(pool)
-        return compute(jobs, settings, windows)
-    return next((problem for problem in problems if problem is not None), None)
+    results = _results(pool, futures, parts, file_timeout)
+    results += [UNFINISHED] * (len(parts) - len(results))
+    for part, result in zip(parts, results):
+        if result is UNFINISHED:  # never in this process: a crash here would take Snakemake down
+            result = compute_one_at_a_time(part, settings, windows, work, file_timeout)
+        if result is not None:
+            return result
+    return None
 
 
-def run_job(audio, npy, png, settings, log, cores, windows=None):
+def as_list(paths):
+    """A job's file or files as a list (a rule with one file per job names a single path)."""
+    return [paths] if isinstance(paths, str) else list(paths)
+
+
+def run_job(audio, npy, png, settings, log, cores, windows=None, file_timeout=None):
     """The body of a spectrogram job: both branches of every file, one computation each.
 
     Called by the spectrogram rules (``rules/spectrogram.smk``) in a thread of
@@ -172,8 +462,9 @@ def run_job(audio, npy, png, settings, log, cores, windows=None):
 
     Parameters
     ----------
-    audio, npy, png : list of str
-        The job's audio files and the spectrograms each one makes, in order.
+    audio, npy, png : str or list of str
+        The job's audio files and the spectrograms each one makes, in order
+        (a single path each when the job has one file).
     settings : dict
         Spectrogram settings.
     log : str
@@ -182,13 +473,17 @@ def run_job(audio, npy, png, settings, log, cores, windows=None):
         Cores of the Snakemake process.
     windows : dict or None
         See :func:`process_files`.
+    file_timeout : float or None
+        Seconds a file may take (``file_timeout``); see :func:`process_files`.
 
     Raises
     ------
     snakemake.exceptions.WorkflowError
-        Naming the first file that is not usable audio, and why.
+        Naming the first file that is not usable audio (or whose decoder
+        crashed or ran out of time), and why.
     """
-    problem = process_files(list(zip(audio, npy, png)), settings, cores or 1, windows)
+    jobs = list(zip(as_list(audio), as_list(npy), as_list(png)))
+    problem = process_files(jobs, settings, cores or 1, windows, file_timeout)
     if problem is not None:
         from snakemake.exceptions import WorkflowError
 

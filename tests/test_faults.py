@@ -1,5 +1,6 @@
 """Faults: a run killed with SIGKILL at any moment recovers to byte-identical outputs; two clean runs
-agree to the byte; a second Snakemake on a running directory is refused and the first is unharmed."""
+agree to the byte; a second Snakemake on a running directory is refused and the first is unharmed; the
+worker processes of a Snakemake killed alone die with it; a changed time limit reruns nothing."""
 
 import hashlib
 import os
@@ -10,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from workflow import SMALL_CONFIG, STAGE, copy_workflow, make_audio_folder, run, start
+from workflow import SMALL_CONFIG, STAGE, copy_workflow, make_audio_folder, planned, run, start
 
 TARGETS = STAGE + ["results/rejected.csv", "results/catalog.csv"]
 KILLS = 10
@@ -54,6 +55,13 @@ def test_two_clean_runs_are_byte_identical(setup, tmp_path):
     assert any(name.endswith(".png") for name in reference) and any(name.endswith(".npy") for name in reference)
 
 
+def test_a_changed_file_timeout_reruns_nothing(setup):
+    work, _, _, _ = setup
+    (work / "timeout.yaml").write_text("file_timeout: 17\n")
+    rules, _ = planned(work, *TARGETS, "--configfile", "c.yaml", "timeout.yaml")
+    assert sum(rules.values()) == 0, rules
+
+
 def test_sigkill_at_ten_moments_then_rerun(setup):
     work, _, reference, wall = setup
     moments = sorted(np.random.default_rng(2026).uniform(0.5, wall, KILLS))
@@ -95,3 +103,75 @@ def test_second_run_is_refused_while_one_runs(setup):
     assert first.returncode == 0, out[-3000:]
     assert {name: digest for name, digest in outputs(work).items() if name in reference} == reference
     assert (work / "results/model_npy.keras").is_file()
+
+
+def process_tree(root):
+    """``{pid: (parent pid, command line)}`` of every live descendant of ``root`` (read from /proc)."""
+    parents = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # gone
+            continue
+        if fields[0] not in "ZX":
+            parents.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = {}, [root]
+    while todo:
+        parent = todo.pop()
+        for child in parents.get(parent, []):
+            try:
+                with open(f"/proc/{child}/cmdline", "rb") as f:
+                    found[child] = parent, f.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            todo.append(child)
+    return found
+
+
+def alive(pids):
+    """Those of ``pids`` that still run (zombies count as gone)."""
+    running = set()
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] not in "ZX":
+                    running.add(pid)
+        except OSError:
+            pass
+    return running
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the process tree from /proc")
+def test_workers_die_with_a_snakemake_killed_alone(setup):
+    work, _, _, _ = setup
+    fresh(work)
+    # Training after the spectrograms keeps this Snakemake running long after its workers exist.
+    proc = start(work, "--cores", "2", *TARGETS, "results/model_npy.keras", "--configfile", "c.yaml")
+    try:
+        deadline = time.monotonic() + 300
+        workers = set()
+        while not workers:
+            assert proc.poll() is None, "the run ended before its spectrogram workers were seen"
+            assert time.monotonic() < deadline, "no worker process appeared"
+            tree = process_tree(proc.pid)
+            workers = {pid for pid, (parent, _) in tree.items() if parent != proc.pid and "multiprocessing" in tree[parent][1]}
+            time.sleep(0.05)
+        # the workers, the fork server that forks them and the resource tracker
+        multiprocessing_tree = {pid for pid, (_, cmd) in process_tree(proc.pid).items() if "multiprocessing" in cmd}
+        assert workers <= multiprocessing_tree
+        os.kill(proc.pid, signal.SIGKILL)  # Snakemake alone, not its process group
+        proc.wait()  # not communicate(): a surviving worker still holds the output pipe open
+        deadline = time.monotonic() + 10
+        while alive(multiprocessing_tree) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        survivors = alive(multiprocessing_tree)
+        assert not survivors, f"outlived Snakemake: {[process_tree(1).get(pid, pid) for pid in survivors]}"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the run
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        proc.stdout.close()
+        fresh(work)

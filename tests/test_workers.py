@@ -1,9 +1,15 @@
 """The pool of warm worker processes that spectrogram jobs hand their files to (scripts/workers.py)."""
 
+import functools
+import os
+import signal
+import time
+
 import numpy as np
 import pytest
 import soundfile as sf
 
+import fake_decoders
 import workers
 from workflow import tone_clip
 
@@ -76,3 +82,67 @@ def test_without_worker_processes_it_falls_back_to_this_process(fresh, tmp_path,
     assert workers.process_files(jobs, SETTINGS, cores=4) is None
     assert fresh["broken"] and fresh["pool"] is None
     assert all(np.load(npy).dtype == np.float32 for _, npy, _ in jobs)
+
+
+def gone(pid, within=5.0):
+    """Whether process ``pid`` ends (or is a zombie) within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] in "ZX":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_crashing_decoder_is_named_and_never_crashes_this_process(fresh, tmp_path):
+    # Today's code recomputed a broken pool's batch in the calling process: the segfault would end pytest.
+    jobs = clips(tmp_path, 4)
+    work = functools.partial(fake_decoders.segfault_on, "c2.wav")
+    audio, reason = workers.process_files(jobs, SETTINGS, cores=2, file_timeout=60, work=work)
+    assert audio == jobs[2][0]
+    assert reason == "the decoder crashed (worker killed by signal 11, SIGSEGV)"
+    assert all(os.path.isfile(npy) and os.path.isfile(png) for _, npy, png in jobs[:2])
+    # the next job gets a new pool that works
+    assert workers.process_files(clips(tmp_path, 3), SETTINGS, cores=2, file_timeout=60) is None
+    assert fresh["pool"] is not None and not fresh["broken"]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+def test_a_hanging_decoder_is_killed_and_named(fresh, tmp_path):
+    (tmp_path / "warm").mkdir()
+    assert workers.process_files(clips(tmp_path / "warm", 4), SETTINGS, cores=2) is None  # start-up is not a hang
+    jobs = clips(tmp_path, 4)
+    work = functools.partial(fake_decoders.hang_on, "c1.wav")
+    began = time.monotonic()
+    audio, reason = workers.process_files(jobs, SETTINGS, cores=2, file_timeout=1, work=work)
+    assert time.monotonic() - began < 30
+    assert (audio, reason) == (jobs[1][0], workers.timeout_reason(1))
+    assert "longer than 1 s" in reason
+    assert os.path.isfile(jobs[0][1])
+    pid = int(open(jobs[1][1] + ".pid", encoding="ascii").read())  # the retry's worker, hanging on c1
+    assert gone(pid), "the stuck worker was not killed"
+
+
+def test_crash_reasons_name_the_signal():
+    assert workers.crash_reason(-9).startswith("the decoder crashed (worker killed by signal 9, SIGKILL")
+    assert workers.crash_reason(3) == "the decoder crashed (worker exited with code 3)"
+
+
+def test_run_job_raises_naming_the_crashed_file(fresh, tmp_path, monkeypatch):
+    from snakemake.exceptions import WorkflowError
+
+    jobs = clips(tmp_path, 2)
+    real = workers.process_files
+    monkeypatch.setattr(
+        workers,
+        "process_files",
+        lambda *args: real(*args, work=functools.partial(fake_decoders.segfault_on, "c0.wav")),
+    )
+    log = tmp_path / "job.log"
+    with pytest.raises(WorkflowError, match="c0.wav: the decoder crashed"):
+        workers.run_job(*map(list, zip(*jobs)), SETTINGS, str(log), 2, None, 60)
+    assert "c0.wav: the decoder crashed" in log.read_text()

@@ -1,0 +1,28 @@
+"""Stand-ins for the per-file work of scripts/workers.py that crash or hang on one named file.
+
+They live in a module of their own (not a test file) so that worker processes import them cheaply: a
+``work`` function reaches a worker by name. Each takes the file name to fail on first (bind it with
+``functools.partial``), then the arguments of ``workers.process_one``.
+"""
+
+import os
+import signal
+import time
+
+import workers
+
+
+def segfault_on(name, audio, npy, png, settings, windows=None):
+    """Die of SIGSEGV, as a crashing native decoder does, on ``name``; else the real work."""
+    if os.path.basename(audio) == name:
+        os.kill(os.getpid(), signal.SIGSEGV)
+    workers.process_one(audio, npy, png, settings, windows)
+
+
+def hang_on(name, audio, npy, png, settings, windows=None):
+    """Hang on ``name`` (after writing this process's id to ``npy + '.pid'``); else the real work."""
+    if os.path.basename(audio) == name:
+        with open(npy + ".pid", "w", encoding="utf-8") as f:
+            f.write(str(os.getpid()))
+        time.sleep(3600)
+    workers.process_one(audio, npy, png, settings, windows)
