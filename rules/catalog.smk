@@ -19,6 +19,6 @@ rule catalog:
         rejected=rejected_files(),
         windows=windowing(),
         labels=annotation_labels(),
-        audio_dir=AUDIO_DIR,
+        audio_dir=audio_root,
     script:
         "../scripts/make_catalog.py"

@@ -27,7 +27,10 @@ if _problems:
 
 # The built-in demo datasets (audio_dir: demo | demo_soundscapes), made by rule demo_audio; the
 # soundscapes' held-out recordings (for predict) go to a folder of their own beside them.
-DEMO_DIRS = {"demo": "results/demo_audio", "demo_soundscapes": "results/demo_soundscapes"}
+DEMO_DIRS = {
+    "demo": "results/demo_audio",
+    "demo_soundscapes": "results/demo_soundscapes",
+}
 HELDOUT_DIR = "results/demo_soundscapes_heldout"
 
 # The two branches, side by side: where each file's spectrogram goes (folder/{id}{suffix}), the
@@ -58,6 +61,8 @@ CHANNELS = 2 if config["spectrogram"]["channels"] == "stereo" else 1
 def windowing():
     """The ``windows:`` section when recordings are cut into fixed windows, else None (one clip per file)."""
     return config["windows"] if config["windows"]["length"] is not None else None
+
+
 # Modules under scripts/ whose code makes the spectrograms (see code_digest).
 SPECTROGRAM_CODE = ("audio_io.py", "spectrogram_math.py", "audio_processing.py")
 
@@ -82,7 +87,9 @@ def discover():
     if config["audio_dir"] == "demo_soundscapes":
         plan = demo_data.soundscape_plan()
         return DEMO_DIRS["demo_soundscapes"], [entry["relpath"] for entry in plan]
-    audio_dir = os.path.normpath(config["audio_dir"])  # "data/" and "data" are one folder
+    audio_dir = os.path.normpath(
+        config["audio_dir"]
+    )  # "data/" and "data" are one folder
     relpaths = discovery.discover_audio(audio_dir)
     if not relpaths:
         raise WorkflowError(
@@ -232,7 +239,9 @@ def clean_leftovers():
 
     removed = atomic.remove_leftovers("results") if os.path.isdir("results") else 0
     if removed:
-        logger.info(f"removed {removed} temporary files left by an interrupted run under results/")
+        logger.info(
+            f"removed {removed} temporary files left by an interrupted run under results/"
+        )
 
 
 onstart:
@@ -270,7 +279,7 @@ def demo_outputs():
 
 
 def demo_kind():
-    """What rule demo_audio makes: ``clips`` or ``soundscapes``."""
+    """What the demo_audio job makes: ``clips`` or ``soundscapes``."""
     return "soundscapes" if config["audio_dir"] == "demo_soundscapes" else "clips"
 
 
@@ -282,6 +291,11 @@ def audio_path(wildcards):
         raise WorkflowError(
             f"no audio file under {AUDIO_DIR!r} has id {wildcards.id!r} (its path without extension)"
         )
+
+
+def branch_folder(branch):
+    """The spectrogram folder of ``branch`` as a params function (a path is not hard-coded in a rule)."""
+    return lambda wildcards: BRANCHES[branch]["folder"]
 
 
 def spec_path(branch, clip):
@@ -326,11 +340,6 @@ def spectrogram_rules():
         )
         for batch, clips in BATCHES.items()
     ]
-
-
-def as_list(paths):
-    """A job's file or files as a list (a rule with one file per job names a single path)."""
-    return [paths] if isinstance(paths, str) else list(paths)
 
 
 def catalog_outputs():
@@ -402,10 +411,16 @@ def prediction_audio(wildcards):
             f"predict: no folder named {wildcards.name!r}; add predict: {{{wildcards.name}: /path/to/audio}}"
         )
     if folder == HELDOUT_DIR and config["audio_dir"] == "demo_soundscapes":
-        return [f"{folder}/{entry['relpath']}" for entry in demo_data.soundscape_plan(heldout=True)]
+        return [
+            f"{folder}/{entry['relpath']}"
+            for entry in demo_data.soundscape_plan(heldout=True)
+        ]
     if not os.path.isdir(folder):
         raise WorkflowError(f"predict.{wildcards.name}: {folder!r} is not a folder")
-    return [os.path.join(folder, rel) for rel in screen_prediction(folder, discovery.discover_audio(folder))]
+    return [
+        os.path.join(folder, rel)
+        for rel in screen_prediction(folder, discovery.discover_audio(folder))
+    ]
 
 
 def screen_prediction(folder, relpaths):
@@ -419,7 +434,9 @@ def screen_prediction(folder, relpaths):
     if rejected:
         rel, reason = min(rejected.items())
         if config["on_bad_audio"] == "fail":
-            raise WorkflowError(f"{folder}/{rel}: {reason}; fix or remove it, or set on_bad_audio: skip")
+            raise WorkflowError(
+                f"{folder}/{rel}: {reason}; fix or remove it, or set on_bad_audio: skip"
+            )
         logger.warning(
             f"predict: {len(rejected)} of {len(relpaths)} files under {folder} left out "
             f"(e.g. {rel}: {reason})"

@@ -15,7 +15,7 @@ for manifest_branch, layout in BRANCHES.items():
         conda:
             "../envs/audio.yaml"
         params:
-            folder=layout["folder"],
+            folder=branch_folder(manifest_branch),
             suffix=layout["suffix"],
             channels=CHANNELS,
         script:
