@@ -2,6 +2,7 @@
 # and splits (computed once per parse), the one table of the two branches' outputs, and the
 # functions the rules call for their inputs, outputs and params. Job bodies live in scripts/.
 # Keep module-level work cheap: it runs at every parse, and on a cluster in every job.
+import csv
 import functools
 import hashlib
 import os
@@ -224,11 +225,18 @@ def report_cut_audio():
         )
 
 
-def report_rejected():
-    """Say how many audio files were left out (on_bad_audio: skip), at the start and end of a run."""
-    if REJECTED:
+def report_rejected(finished=False):
+    """Say how many audio files were left out (on_bad_audio: skip), at the start and end of a run.
+
+    At the end, results/rejected.csv also counts the files a spectrogram job rejected.
+    """
+    n = len(REJECTED)
+    if finished and os.path.exists("results/rejected.csv"):
+        with open("results/rejected.csv", encoding="utf-8") as f:
+            n = max(n, sum(1 for _ in csv.reader(f)) - 1)
+    if n:
         logger.warning(
-            f"on_bad_audio: skip: {len(REJECTED)} of {len(FOUND_FILES)} audio files left out; "
+            f"on_bad_audio: skip: {n} of {len(FOUND_FILES)} audio files left out; "
             "see results/rejected.csv for each file and the reason"
         )
 
@@ -251,7 +259,7 @@ onstart:
 
 
 onsuccess:
-    report_rejected()
+    report_rejected(finished=True)
 
 
 def all_audio():

@@ -27,6 +27,7 @@ for spectrogram_rule, audio, npy, png, job_log in spectrogram_rules():
         params:
             settings=config["spectrogram"],
             windows=windowing(),
+            on_silent=config["on_silent"],
             math=code_digest(*SPECTROGRAM_CODE),
         run:
             from workers import run_job
@@ -40,4 +41,6 @@ for spectrogram_rule, audio, npy, png, job_log in spectrogram_rules():
                 workflow.cores,
                 params.windows,
                 config["file_timeout"],
+                config["on_bad_audio"],
+                params.on_silent,
             )

@@ -15,6 +15,14 @@ class AudioError(ValueError):
     """An audio file that cannot be turned into a spectrogram."""
 
 
+class SilentAudio(AudioError):
+    """A recording with nothing in it: silent or constant (all samples equal), so its spectrogram is all zeros."""
+
+
+#: The reason given for a silent recording (``on_silent: skip``).
+SILENT_REASON = "the recording is silent or constant (all samples equal); on_silent: keep keeps such files"
+
+
 def load_audio(path, sr=None, channels="mono", offset=0.0, duration=None):
     """Load an audio file (or a stretch of it) as float32, resampled to ``sr``.
 
@@ -130,6 +138,12 @@ def _decode_reason(path, err):
         soundfile.info(path)
     except Exception as sf_err:  # noqa: BLE001 - we only want its message
         err = sf_err
+    else:  # the header is fine: the audio data is damaged (libsndfile says where when it reads it)
+        try:
+            for _ in soundfile.blocks(path, blocksize=1 << 16):
+                pass
+        except Exception as sf_err:  # noqa: BLE001
+            return f"the audio data is damaged ({' '.join(str(sf_err).split())})"
     lines = str(err).strip().splitlines()
     reason = lines[-1].strip() if lines else type(err).__name__
     return reason.removeprefix(f"Error opening {os.fspath(path)!r}: ")

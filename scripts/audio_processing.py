@@ -29,6 +29,8 @@ from spectrogram_math import spectrogram, spectrogram_windows, window_bounds
 
 #: Text chunk of a PNG strip of windows: how many windows stand side by side.
 WINDOWS_KEY = "windows"
+#: Text chunk of the PNG of a file rejected by its spectrogram job: why (see :func:`save_rejected`).
+REJECTED_KEY = "rejected"
 
 __all__ = [
     "AudioError",
@@ -167,21 +169,24 @@ def get_spec_image(audio_path, png_path, settings=None):
     return x
 
 
-def process_file(audio_path, npy_path, png_path, settings=None):
+def process_file(audio_path, npy_path, png_path, settings=None, refuse_silent=False):
     """Both branches from one computation: the per-file work of the workflow.
+
+    With ``refuse_silent``, a silent or constant recording (all samples
+    equal) raises :class:`audio_io.SilentAudio` and nothing is written.
 
     Returns
     -------
     tuple of int
         The array's shape.
     """
-    x = spectrogram(audio_path, settings)
+    x = spectrogram(audio_path, settings, refuse_silent)
     save_npy(x, npy_path)
     save_png(x, png_path)
     return x.shape
 
 
-def process_windows(audio_path, npy_path, png_path, settings=None, windows=None):
+def process_windows(audio_path, npy_path, png_path, settings=None, windows=None, refuse_silent=False):
     """Both branches of every fixed window of a recording, one window in memory at a time.
 
     The ``.npy`` is written window by window, so a recording of hours never
@@ -197,6 +202,9 @@ def process_windows(audio_path, npy_path, png_path, settings=None, windows=None)
         Spectrogram settings.
     windows : dict
         ``length``, ``hop``, ``last`` (see :func:`spectrogram_math.window_bounds`).
+    refuse_silent : bool
+        Raise :class:`audio_io.SilentAudio` (writing nothing) when every
+        window's samples are all equal.
 
     Returns
     -------
@@ -204,7 +212,7 @@ def process_windows(audio_path, npy_path, png_path, settings=None, windows=None)
         The ``.npy`` array's shape, ``(n_windows, ...)``.
     """
     n = len(window_bounds(audio_duration(audio_path), windows["length"], windows["hop"], windows["last"]))
-    arrays = spectrogram_windows(audio_path, settings, windows)
+    arrays = spectrogram_windows(audio_path, settings, windows, refuse_silent)
     first = next(arrays)
     height, width = to_pixels(first).shape
     strip = np.empty((height, n * width), dtype=np.uint8)
@@ -217,3 +225,31 @@ def process_windows(audio_path, npy_path, png_path, settings=None, windows=None)
             strip[:, k * width : (k + 1) * width] = to_pixels(x)
     save_pixels(strip, png_path, n_windows=n)
     return shape
+
+
+def save_rejected(npy_path, png_path, reason):
+    """Mark a file that its spectrogram job rejected: an empty ``.npy`` and a 1-pixel PNG saying why.
+
+    Under ``on_bad_audio: skip`` (and ``on_silent: skip``) a file found
+    unusable only when decoded still gets its declared outputs, so the run goes
+    on; the catalog job (:func:`rejection`) leaves it out of every table and
+    lists it, with the reason, in ``results/rejected.csv``.
+    """
+    from PIL import PngImagePlugin
+
+    save_npy(np.zeros((0,), dtype=np.float32), npy_path)
+    info = PngImagePlugin.PngInfo()
+    info.add_text(REJECTED_KEY, " ".join(str(reason).split()))
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", (1, 1)).save(buf, format="PNG", optimize=False, pnginfo=info)
+    write_bytes(png_path, buf.getvalue())
+
+
+def rejection(png_path):
+    """Why the spectrogram job rejected a file (:func:`save_rejected`), or ``None`` for a real spectrogram."""
+    from PIL import Image
+
+    with Image.open(png_path) as img:
+        return getattr(img, "text", {}).get(REJECTED_KEY)

@@ -203,8 +203,47 @@ def rejected_table(rejected):
     return pd.DataFrame(sorted(rejected), columns=["file", "reason"])
 
 
-def main(rows, rejected, out, windows=None, labels=None, tables=(), audio_dir=None):
-    """Build and write the catalog, classes, split summary and rejected-files tables."""
+def late_rejections(rows, pngs, png_folder):
+    """Files their spectrogram job rejected (``audio_processing.save_rejected``): audio path → reason.
+
+    Parameters
+    ----------
+    rows : list of list
+        The rows of :func:`file_table`.
+    pngs : list of str
+        The PNG of every file (``{png_folder}/{id}.png``).
+    png_folder : str
+        Their folder.
+    """
+    from audio_processing import rejection
+
+    audio_of = {row[0]: row[1] for row in rows}
+    late = {}
+    for png in pngs:
+        reason = rejection(png)
+        if reason is not None:
+            clip = os.path.splitext(os.path.relpath(png, png_folder))[0].replace(os.sep, "/")
+            late[audio_of[clip]] = reason
+    return late
+
+
+def main(rows, rejected, out, windows=None, labels=None, tables=(), audio_dir=None, pngs=(), png_folder=None,
+         on_bad_audio="skip"):
+    """Build and write the catalog, classes, split summary and rejected-files tables.
+
+    Files that a spectrogram job rejected (``pngs`` marked by
+    ``audio_processing.save_rejected``) are left out and listed with the
+    parse-time rejections; under ``on_bad_audio: fail`` they stop the job.
+    """
+    from audio_io import SILENT_REASON
+
+    late = late_rejections(rows, pngs, png_folder) if pngs else {}
+    failing = {path: reason for path, reason in late.items() if reason != SILENT_REASON}
+    if failing and on_bad_audio == "fail":
+        path, reason = min(failing.items())
+        raise ValueError(f"{path}: {reason}; fix or remove it, or set on_bad_audio: skip")
+    rows = [row for row in rows if row[1] not in late]
+    rejected = sorted(list(rejected) + [[path, reason] for path, reason in late.items()])
     table, classes, summary, events = build_catalog(rows, windows, labels, tables, audio_dir)
     for message in splits.class_warnings(table):
         print(f"warning: {message}", file=sys.stderr)
@@ -230,4 +269,7 @@ if "snakemake" in globals():
         snakemake.params.labels,
         list(snakemake.input.tables),
         snakemake.params.audio_dir,
+        list(snakemake.input.pngs),
+        snakemake.params.png_folder,
+        snakemake.params.on_bad_audio,
     )

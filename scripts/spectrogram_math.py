@@ -17,14 +17,14 @@ stereo (channels last, as Keras expects). Row 0 is the lowest frequency.
 
 import numpy as np
 
-from audio_io import AudioError, audio_duration, load_audio
+from audio_io import SILENT_REASON, AudioError, SilentAudio, audio_duration, load_audio
 from settings import spectrogram_settings
 
 
 # --- The computation ---
 
 
-def spectrogram(path, settings=None):
+def spectrogram(path, settings=None, refuse_silent=False):
     """Normalised log spectrogram of an audio file: the one computation.
 
     Parameters
@@ -43,10 +43,14 @@ def spectrogram(path, settings=None):
     Raises
     ------
     AudioError
-        If the file cannot be read or gives a non-finite result.
+        If the file cannot be read or gives a non-finite result;
+        :class:`audio_io.SilentAudio` with ``refuse_silent`` when all its
+        samples are equal (silence, or a constant offset).
     """
     s = spectrogram_settings(settings)
     y, sr = load_audio(path, sr=s["sr"], channels=s["channels"])
+    if refuse_silent and constant(y):
+        raise SilentAudio(SILENT_REASON)
     x = spectrogram_from_audio(y, sr, s)
     if not np.all(np.isfinite(x)):
         raise AudioError("the spectrogram holds NaN or infinite values")
@@ -159,7 +163,7 @@ def window_bounds(duration, length, hop=None, last="pad"):
     return np.stack([starts, starts + length], axis=1) if n else np.zeros((0, 2))
 
 
-def spectrogram_windows(path, settings=None, windows=None):
+def spectrogram_windows(path, settings=None, windows=None, refuse_silent=False):
     """Normalised log spectrogram of each fixed window of a recording, one window at a time.
 
     Each window is the stretch ``[start, start + length)`` of the recording,
@@ -187,18 +191,29 @@ def spectrogram_windows(path, settings=None, windows=None):
     ------
     AudioError
         If the file cannot be read, holds non-finite audio, or has no window
-        (shorter than one window with ``last='drop'``).
+        (shorter than one window with ``last='drop'``); with ``refuse_silent``,
+        :class:`audio_io.SilentAudio` after the last window when every window's
+        samples were all equal.
     """
     s = {**spectrogram_settings(settings), "duration": windows["length"], "pad_mode": "right", "cut_mode": "right"}
     bounds = window_bounds(audio_duration(path), windows["length"], windows["hop"], windows["last"])
     if len(bounds) == 0:
         raise AudioError(f"the recording is shorter than one window ({windows['length']:g} s; windows.last: drop)")
+    heard = False
     for start, _ in bounds:
         y, sr = load_audio(path, sr=s["sr"], channels=s["channels"], offset=float(start), duration=windows["length"])
+        heard = heard or not constant(y)
         x = spectrogram_from_audio(y, sr, s)
         if not np.all(np.isfinite(x)):
             raise AudioError("the spectrogram holds NaN or infinite values")
         yield x
+    if refuse_silent and not heard:
+        raise SilentAudio(SILENT_REASON)
+
+
+def constant(y):
+    """Whether audio has nothing in it: more than one sample, all equal (silence, or a constant offset)."""
+    return y.shape[-1] > 1 and bool(np.ptp(y) == 0)
 
 
 # --- Its steps ---

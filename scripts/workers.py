@@ -67,18 +67,19 @@ def chunks(items, n):
     return out
 
 
-def process_one(audio, npy, png, settings, windows=None):
+def process_one(audio, npy, png, settings, windows=None, refuse_silent=False):
     """Both branches of one file: one clip, or fixed windows with ``windows``.
 
     The default per-file work of :func:`compute`; tests pass a stand-in (a
-    decoder that crashes or hangs) with the same signature.
+    decoder that crashes or hangs) with the same signature. With
+    ``refuse_silent`` a silent or constant recording is an ``audio_io.SilentAudio``.
     """
     import audio_processing
 
     if windows is not None:
-        audio_processing.process_windows(audio, npy, png, settings, windows)
+        audio_processing.process_windows(audio, npy, png, settings, windows, refuse_silent)
     else:
-        audio_processing.process_file(audio, npy, png, settings)
+        audio_processing.process_file(audio, npy, png, settings, refuse_silent)
 
 
 def compute(jobs, settings, windows=None, work=process_one):
@@ -453,12 +454,21 @@ def as_list(paths):
     return [paths] if isinstance(paths, str) else list(paths)
 
 
-def run_job(audio, npy, png, settings, log, cores, windows=None, file_timeout=None):
+def run_job(audio, npy, png, settings, log, cores, windows=None, file_timeout=None, on_bad_audio="fail",
+            on_silent="keep"):
     """The body of a spectrogram job: both branches of every file, one computation each.
 
     Called by the spectrogram rules (``rules/spectrogram.smk``) in a thread of
     the Snakemake process; the files go to this process's pool of warm
     workers (:func:`process_files`).
+
+    A file found unusable only now (damaged audio data, a decoder that crashes
+    or runs out of time, a silent recording) stops the job naming it under
+    ``on_bad_audio: fail``. Under ``skip`` (and for silence under
+    ``on_silent: skip``) it gets marked outputs instead
+    (``audio_processing.save_rejected``), the other files are computed, and
+    the catalog job leaves it out of every table and lists it in
+    ``results/rejected.csv``.
 
     Parameters
     ----------
@@ -475,19 +485,43 @@ def run_job(audio, npy, png, settings, log, cores, windows=None, file_timeout=No
         See :func:`process_files`.
     file_timeout : float or None
         Seconds a file may take (``file_timeout``); see :func:`process_files`.
+    on_bad_audio : {'fail', 'skip'}
+        What an unusable file does to the job.
+    on_silent : {'keep', 'skip'}
+        Whether a silent or constant recording is kept (an all-zero
+        spectrogram) or left out.
 
     Raises
     ------
     snakemake.exceptions.WorkflowError
-        Naming the first file that is not usable audio (or whose decoder
-        crashed or ran out of time), and why.
+        Under ``on_bad_audio: fail``, naming the first file that is not usable
+        audio (or whose decoder crashed or ran out of time), and why.
     """
-    jobs = list(zip(as_list(audio), as_list(npy), as_list(png)))
-    problem = process_files(jobs, settings, cores or 1, windows, file_timeout)
-    if problem is not None:
-        from snakemake.exceptions import WorkflowError
+    import functools
 
-        message = "{}: {}".format(*problem)
+    from audio_io import SILENT_REASON
+
+    work = functools.partial(process_one, refuse_silent=on_silent == "skip")
+    pending = list(zip(as_list(audio), as_list(npy), as_list(png)))
+    notes = []
+    while pending:
+        problem = process_files(pending, settings, cores or 1, windows, file_timeout, work=work)
+        if problem is None:
+            break
+        bad, reason = problem
+        message = f"{bad}: {reason}"
+        if on_bad_audio != "skip" and reason != SILENT_REASON:
+            with open(log, "w", encoding="utf-8") as f:
+                f.write("".join(notes) + f"{message}\n")
+            from snakemake.exceptions import WorkflowError
+
+            raise WorkflowError(message)
+        import audio_processing
+
+        _, bad_npy, bad_png = next(job for job in pending if job[0] == bad)
+        audio_processing.save_rejected(bad_npy, bad_png, reason)
+        notes.append(f"left out: {message}\n")
+        pending = [job for job in pending if not (os.path.exists(job[1]) and os.path.exists(job[2]))]
+    if notes:
         with open(log, "w", encoding="utf-8") as f:
-            f.write(f"{message}\n")
-        raise WorkflowError(message)
+            f.write("".join(notes))

@@ -35,9 +35,16 @@ BROKEN = {
     **{rel: "a shell or Slurm reads" for rel in SHELL_NAMES},
 }
 
+# Files whose header is fine but whose spectrogram job finds them unusable (rejected then, under skip):
+# relative path → words of the reason.
+LATE = {
+    "bark/silence_1.wav": "silent or constant",  # on_silent: skip (the default)
+    "hum/constant_1.wav": "silent or constant",  # a DC offset, no sound
+    "chirp/damaged_1.flac": "damaged",  # FLAC frames overwritten: only decoding finds it
+}
+
 # Good but unusual files: relative path → note.
 UNUSUAL = {
-    "bark/silence_1.wav": "pure digital silence",
     "bark/single_1.wav": "one sample",
     "chirp/short_1.wav": "shorter than one FFT window",
     "chirp/hirate_1.flac": "96 kHz 24-bit stereo FLAC",
@@ -50,12 +57,13 @@ UNUSUAL = {
 
 
 def make_bad_corpus(folder):
-    """Write a labelled folder of good clips plus every file of :data:`BROKEN` and :data:`UNUSUAL`.
+    """Write a labelled folder of good clips plus every file of :data:`BROKEN`, :data:`LATE` and :data:`UNUSUAL`.
 
     Returns
     -------
     good : list of str
-        Relative paths of every file that must be processed (the plain clips and :data:`UNUSUAL`).
+        Relative paths of every file that must be processed (the plain clips and :data:`UNUSUAL`);
+        :data:`LATE` are written too, and are in neither list.
     """
     folder = Path(folder)
     good = make_audio_folder(folder, per=1)
@@ -74,6 +82,12 @@ def make_bad_corpus(folder):
     sf.write(folder / "bark" / "brace{id}_4.wav", tone_clip(910, seconds=0.3), 16000)
 
     sf.write(folder / "bark" / "silence_1.wav", np.zeros(8000, dtype=np.float32), 16000)
+    sf.write(folder / "hum" / "constant_1.wav", np.full(8000, 0.25, dtype=np.float32), 16000)
+    sf.write(folder / "chirp" / "damaged_1.flac", tone_clip(640, seconds=1.0), 16000)
+    data = bytearray((folder / "chirp" / "damaged_1.flac").read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 400] = bytes(b ^ 0xFF for b in data[middle : middle + 400])
+    (folder / "chirp" / "damaged_1.flac").write_bytes(bytes(data))
     sf.write(folder / "bark" / "single_1.wav", np.array([0.25], dtype=np.float32), 16000)
     sf.write(folder / "chirp" / "short_1.wav", tone_clip(600, seconds=0.005), 16000)
     hi = np.stack([tone_clip(650, sr=96000, seconds=0.4, seed=1), tone_clip(660, sr=96000, seconds=0.4, seed=2)], 1)

@@ -12,7 +12,7 @@ import audio_io
 import audio_processing
 import discovery
 from settings import spectrogram_settings
-from bad_corpus import BROKEN, HOSTILE, SHELL_NAMES, UNUSUAL, make_bad_corpus
+from bad_corpus import BROKEN, HOSTILE, LATE, SHELL_NAMES, UNUSUAL, make_bad_corpus
 from workflow import SMALL_CONFIG, STAGE, copy_workflow, planned, run
 
 SETTINGS = spectrogram_settings({"sr": 16000, "duration": 0.5, "n_mels": 32, "n_fft": 512})
@@ -45,8 +45,7 @@ def test_unusual_files_are_processed(corpus, rel):
     x = audio_processing.spectrogram(folder / rel, SETTINGS)
     assert x.shape == SHAPE and x.dtype == np.float32
     assert np.all(np.isfinite(x)) and x.min() >= 0.0 and x.max() <= 1.0
-    if "silence" not in rel:
-        assert x.max() == 1.0  # minmax: a real signal spans [0, 1]
+    assert x.max() == 1.0  # minmax: a real signal spans [0, 1]
 
 
 @pytest.mark.parametrize("rel", sorted(SHELL_NAMES))
@@ -101,11 +100,25 @@ def test_skip_lists_every_broken_file(skipped_run):
     work, folder, _, out = skipped_run
     rejected = pd.read_csv(work / "results/rejected.csv")
     assert list(rejected.columns) == ["file", "reason"]
-    assert sorted(rejected["file"]) == sorted(f"{folder}/{rel}" for rel in BROKEN)
+    expected = {**BROKEN, **LATE}
+    assert sorted(rejected["file"]) == sorted(f"{folder}/{rel}" for rel in expected)
     for file, reason in zip(rejected["file"], rejected["reason"]):
-        assert BROKEN[file[len(str(folder)) + 1 :]] in reason
-    n_found = len(BROKEN) + len(skipped_run[2])
-    assert f"{len(BROKEN)} of {n_found} audio files left out" in out
+        assert expected[file[len(str(folder)) + 1 :]] in reason
+    n_found = len(BROKEN) + len(LATE) + len(skipped_run[2])
+    assert f"{len(BROKEN)} of {n_found} audio files left out" in out  # at the start: the checks before any job
+    assert f"{len(BROKEN) + len(LATE)} of {n_found} audio files left out" in out  # at the end: and the jobs'
+
+
+def test_files_rejected_by_their_job_are_left_out_of_every_table(skipped_run):
+    work, folder, good, _ = skipped_run
+    late = {discovery.file_id(rel) for rel in LATE}
+    for table in ("catalog.csv", "final_specs.csv", "final_spects.csv"):
+        ids = set(pd.read_csv(work / "results" / table, dtype=str, keep_default_na=False)["id"])
+        assert not ids & late, table
+    summary = pd.read_csv(work / "results/split_summary.csv")
+    assert summary["files"].sum() == len(good)
+    for rel in LATE:  # their marked outputs say why
+        assert LATE[rel] in audio_processing.rejection(work / "results" / "spect" / f"{discovery.file_id(rel)}.png")
 
 
 def test_skip_keeps_every_good_file(skipped_run):
@@ -153,3 +166,25 @@ def test_fail_stops_before_any_job(corpus, tmp_path):
     assert BROKEN[first] in message[0] and "on_bad_audio: skip" in message[0]
     assert f"and {len(BROKEN) - 1} more" in message[0]
     assert "rule spectrogram" not in proc.stdout and not (work / "results/specs").exists()
+
+
+def test_on_silent_keep_trains_on_silence_and_fail_names_a_damaged_file(corpus, tmp_path):
+    folder, good = corpus
+    work = copy_workflow(tmp_path / "wf")
+    config = SMALL_CONFIG.format(audio_dir=folder).replace("files_per_job: 1", "files_per_job: 8")
+    (work / "keep.yaml").write_text(config + "on_bad_audio: skip\non_silent: keep\n")
+    run(work, "--cores", "2", "results/final_specs.csv", "--configfile", "keep.yaml")
+    ids = set(pd.read_csv(work / "results/final_specs.csv", dtype=str, keep_default_na=False)["id"])
+    assert {"bark/silence_1", "hum/constant_1"} <= ids and "chirp/damaged_1" not in ids
+    x = np.load(work / "results" / "specs" / "bark" / "silence_1.npy")
+    assert x.shape == SHAPE and not x.any()
+    only_late = tmp_path / "audio"  # under fail the checks before any job stop first: keep the job-time problem only
+    shutil.copytree(folder, only_late)
+    for rel in BROKEN:
+        (only_late / rel).unlink()
+    fail = SMALL_CONFIG.format(audio_dir=only_late).replace("files_per_job: 1", "files_per_job: 8")
+    (work / "fail.yaml").write_text(fail + "on_bad_audio: fail\non_silent: keep\n")
+    proc = run(work, "--cores", "2", "results/final_specs.csv", "--configfile", "fail.yaml", check=False)
+    assert proc.returncode != 0 and "logs/spectrogram/" in proc.stdout  # the failed job's log is named
+    logs = "".join(path.read_text() for path in (work / "logs" / "spectrogram").glob("*.log"))
+    assert f"{only_late}/chirp/damaged_1.flac: cannot decode audio: the audio data is damaged" in logs
