@@ -28,7 +28,6 @@ import platform
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,21 +61,32 @@ def configure(work, dataset, training=None):
 
 
 def run_dataset(work, dataset, cores, training=None):
-    """Run the workflow to both models' metrics; return their rows for the table."""
+    """Run the workflow to both models' metrics; return their rows for the table (:func:`collect`)."""
     args = configure(work, dataset, training)
-    start = time.perf_counter()
     proc = subprocess.run(SNAKEMAKE + TARGETS + ["--cores", str(cores)] + args, cwd=work, env=ENV,
                           capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"{dataset}: snakemake failed\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
-    wall = time.perf_counter() - start
+    return collect(work, dataset)
+
+
+def collect(work, dataset):
+    """The table's rows of a finished run: metrics of both branches and the train rules' benchmark files.
+
+    Returns
+    -------
+    list of dict
+        Per branch: ``cnn`` and ``baseline`` test metrics, the ``training`` summary, wall ``seconds``
+        and ``cpu_seconds`` of the ``train`` job (baseline included).
+    """
     rows = []
     for branch in ("npy", "png"):
         metrics = json.loads((work / "results" / branch / "metrics.json").read_text())
         with open(work / "results" / "benchmarks" / f"train_{branch}.tsv") as f:
-            seconds = float(next(csv.DictReader(f, delimiter="\t"))["s"])
+            record = next(csv.DictReader(f, delimiter="\t"))
         rows.append({"dataset": dataset, "branch": branch, "cnn": metrics["test"], "baseline": metrics["baseline"]["test"],
-                     "training": metrics["training"], "seconds": seconds, "wall": wall})
+                     "training": metrics["training"], "seconds": float(record["s"]),
+                     "cpu_seconds": float(record["cpu_time"])})
     return rows
 
 
@@ -102,8 +112,8 @@ def report(rows, cores):
         f"{os.cpu_count()} cores ({cores} used); default training settings; test split.",
         "",
         "| dataset | branch | test files | baseline accuracy | baseline macro-F1 | CNN accuracy | CNN macro-F1 "
-        "| epoch kept / run | training s | goal | met |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| epoch kept / run | training s | CPU s | goal | met |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         cnn, base, t = row["cnn"], row["baseline"], row["training"]
@@ -111,7 +121,7 @@ def report(rows, cores):
         lines.append(
             f"| {row['dataset']} | {row['branch']} | {cnn['n']} | {base['accuracy']:.3f} | {base['macro_f1']:.3f} "
             f"| {cnn['accuracy']:.3f} | {cnn['macro_f1']:.3f} | {t['kept_epoch']} / {t['epochs_run']} "
-            f"| {row['seconds']:.0f} | {goal} | {verdict(ok)} |"
+            f"| {row['seconds']:.0f} | {row['cpu_seconds']:.0f} | {goal} | {verdict(ok)} |"
         )
     fsdd = [row["seconds"] for row in rows if row["dataset"] == "fsdd"]
     if fsdd:
@@ -127,6 +137,7 @@ def main():
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--out", help="also write the table to this Markdown file")
     parser.add_argument("--work", help="keep the workflow copies in this folder")
+    parser.add_argument("--collect", action="store_true", help="only tabulate the finished runs in --work")
     parser.add_argument("--training", default="{}", help="JSON of training settings to change, e.g. '{\"epochs\": 5}'")
     args = parser.parse_args()
     training = json.loads(args.training)
@@ -135,6 +146,9 @@ def main():
     for dataset in args.datasets.split(","):
         if dataset == "fsdd" and not FSDD.is_dir():
             raise SystemExit(f"{FSDD} not found: FSDD is read from ../shared/data/fsdd beside the repository")
+        if args.collect:
+            rows += collect(base / dataset, dataset)
+            continue
         work = copy_workflow(base / dataset)
         rows += run_dataset(work, dataset, args.cores, training)
     table = report(rows, args.cores)

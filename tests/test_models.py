@@ -1,5 +1,7 @@
 """The baseline, augmentation and the model options on tiny synthetic data (no workflow run)."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ import compare_branches
 import loaders
 import settings
 import train
+from workflow import ROOT
 
 CLASSES = ["low", "mid", "high"]
 
@@ -143,7 +146,7 @@ def test_train_augments_the_train_split_only(monkeypatch):
 
     monkeypatch.setattr(model, "make_batches", spy)
     data = tiny_dataset()
-    _, _, summary = train.train(data, tiny_training(epochs=1), threads=1)
+    _, _, summary = train.train(data, tiny_training(epochs=1), threads=None)
     augmented = {rows for rows, on in calls if on}
     assert augmented == {tuple(data.indices("train"))}
     assert (tuple(data.indices("val")), False) in calls
@@ -153,8 +156,8 @@ def test_train_augments_the_train_split_only(monkeypatch):
 def test_same_seed_same_weights_with_augmentation():
     data = tiny_dataset()
     setting = tiny_training(epochs=2)
-    first, _, _ = train.train(data, setting, threads=1)
-    second, _, _ = train.train(data, setting, threads=1)
+    first, _, _ = train.train(data, setting, threads=None)
+    second, _, _ = train.train(data, setting, threads=None)
     for a, b in zip(first.get_weights(), second.get_weights()):
         np.testing.assert_array_equal(a, b)
 
@@ -189,8 +192,22 @@ def test_global_pooling_head_takes_any_input_length():
 def test_batch_norm_models_learn_with_few_steps_per_epoch(options):
     """Two steps per epoch: with Keras' default momentum the moving statistics would still be near 0 and 1."""
     data = tiny_dataset(per_split=(30, 15, 15, 0))
-    model, _, _ = train.train(data, tiny_training(**options, **NO_AUGMENTATION), threads=1)
+    model, _, _ = train.train(data, tiny_training(**options, **NO_AUGMENTATION), threads=None)
     metrics, _, _ = train.evaluate(model, data, 16)
     predicted = [name for name, m in metrics["test"]["per_class"].items() if m["recall"] > 0]
     assert len(predicted) == 3, "evaluation collapsed to fewer classes"
     assert metrics["test"]["accuracy"] >= 0.8
+
+
+def test_accuracy_benchmark_table_says_which_goals_are_met():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import accuracy
+
+    def row(dataset, branch, cnn, base, seconds):
+        return {"dataset": dataset, "branch": branch, "cnn": {"n": 500, "accuracy": cnn, "macro_f1": cnn},
+                "baseline": {"accuracy": base, "macro_f1": base}, "training": {"kept_epoch": 3, "epochs_run": 9},
+                "seconds": seconds, "cpu_seconds": seconds}
+
+    table = accuracy.report([row("fsdd", "npy", 0.96, 0.7, 200), row("fsdd", "png", 0.6, 0.7, 200)], 2)
+    assert "| fsdd | npy | 500 | 0.700 | 0.700 | 0.960 | 0.960 | 3 / 9 | 200 | 200 | CNN ≥ 0.95, CNN > baseline | yes |" in table
+    assert "| fsdd | png |" in table and table.count("**no**") == 2  # png below its baseline; 400 s > 340 s
