@@ -143,7 +143,8 @@ def test_report_pages_of_the_demo_run(demo_trained):
     summary = (results / "report" / "split_summary.html").read_text()
     assert summary.count("<tr>") == len(pd.read_csv(results / "split_summary.csv")) + 1
     comparison = (results / "report" / "branch_comparison.html").read_text()
-    assert comparison.count("<tr>") == 5  # header + npy/png x test/holdout
+    # scores: header + npy/png x test/holdout; training: header + npy/png
+    assert comparison.count("<tr>") == 5 + 3 and "baseline accuracy" in comparison and "epoch kept" in comparison
     with Image.open(results / "figures" / "gallery.png") as img:
         assert img.width > 600 and img.height > 5 * 150  # 5 classes, one row each
 
@@ -208,17 +209,18 @@ def test_markdown_page_renders_the_comparison_table(tmp_path):
         "max_abs_png_minus_npy": 0.0019,
         "bound": 1 / 510,
         "branches": {
-            "npy": {"test": {"n": 30, "accuracy": 0.9, "macro_f1": 0.88}, "holdout": None},
-            "png": {"test": {"n": 30, "accuracy": 0.8, "macro_f1": 0.79}, "holdout": None},
+            "npy": compare_branches.branch_record({"test": {"n": 30, "accuracy": 0.9, "macro_f1": 0.88}, "holdout": None}),
+            "png": compare_branches.branch_record({"test": {"n": 30, "accuracy": 0.8, "macro_f1": 0.79}, "holdout": None}),
         },
     }
     (tmp_path / "c.md").write_text(compare_branches.markdown(record))
     report_pages.markdown_page(tmp_path / "c.md", tmp_path / "c.html", "comparison")
     page = (tmp_path / "c.html").read_text()
     cells = re.findall(r"<t[dh][^>]*>([^<]*)</t[dh]>", page)
-    assert cells[:5] == ["branch", "split", "files", "accuracy", "macro-F1"]
-    assert cells[5:10] == ["npy", "test", "30", "0.900", "0.880"]
-    assert len(cells) == 5 * 5 and "---" not in page  # header + 4 rows; the separator row is dropped
+    assert cells[:7] == ["branch", "split", "files", "accuracy", "macro-F1", "baseline accuracy", "baseline macro-F1"]
+    assert cells[7:14] == ["npy", "test", "30", "0.900", "0.880", "–", "–"]
+    # scores: header + 4 rows of 7 cells; training: header + 2 rows of 5; the separator rows are dropped
+    assert len(cells) == 5 * 7 + 3 * 5 and "---" not in page
     assert "<p>Largest |png/255 − npy| over the dataset: 0.001900" in page
 
 
