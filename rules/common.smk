@@ -387,8 +387,14 @@ def annotation_tables():
 
 
 def training_inputs(wildcards):
-    """What a branch trains on: the NPY manifest and its stacked arrays, or the legacy pixel table."""
-    return BRANCHES[wildcards.branch]["training"]
+    """What a branch trains on: the NPY manifest and its stacked arrays, or the legacy pixel table.
+
+    With annotations, also results/events.csv, for the event-level recall of the test split.
+    """
+    inputs = dict(BRANCHES[wildcards.branch]["training"])
+    if annotation_labels() is not None:
+        inputs["events"] = "results/events.csv"
+    return inputs
 
 
 def provenance_config():

@@ -60,7 +60,13 @@ rule train:
         config=provenance_config(),
         repo=repository(),
         code=code_digest(
-            "model.py", "loaders.py", "evaluation.py", "baseline.py", "augment.py"
+            "model.py",
+            "loaders.py",
+            "evaluation.py",
+            "baseline.py",
+            "augment.py",
+            "annotations.py",
+            "tables.py",
         ),
     script:
         "../scripts/train.py"

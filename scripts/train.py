@@ -23,6 +23,7 @@ import baseline
 import evaluation
 import loaders
 from atomic import atomic_path, write_text
+from tables import read_csv, write_csv
 
 PACKAGES = ["snakemake", "librosa", "soundfile", "soxr", "numpy", "pandas", "pillow", "keras", "tensorflow-cpu",
             "scikit-learn", "matplotlib"]
@@ -187,8 +188,14 @@ def train(data, training, threads=None):
     return model, history, training_summary(history, kept, timer.seconds)
 
 
-def evaluate(model, data, batch_size):
-    """Predict val, test and holdout; metrics, test confusion matrix and misclassified rows."""
+def evaluate(model, data, batch_size, events=None):
+    """Predict val, test and holdout; metrics, test confusion matrix and misclassified rows.
+
+    For windows labelled by annotations (``events``: id, start, end, class of
+    every annotated event), the test split's metrics also hold
+    ``event_recall``: the share of its recordings' events that at least one
+    window of the right class caught (``annotations.event_recall``).
+    """
     from model import make_batches
 
     metrics, wrong, confusion = {}, [], None
@@ -200,6 +207,15 @@ def evaluate(model, data, batch_size):
         probabilities = model.predict(make_batches(data.features, None, rows, batch_size), verbose=0)
         y_true, y_pred = data.labels[rows], probabilities.argmax(axis=1)
         metrics[split] = evaluation.split_metrics(y_true, y_pred, data.classes)
+        if split == "test" and events is not None and data.times is not None:
+            import annotations
+
+            names = np.asarray(data.classes, dtype=object)
+            recordings = data.recordings[rows]
+            counted = events[events["id"].isin(set(recordings))]
+            metrics[split]["event_recall"] = annotations.event_recall(
+                counted, recordings, data.times[rows], names[y_pred]
+            )
         wrong.append(evaluation.misclassified(data.ids[rows], data.split[rows], y_true, probabilities, data.classes))
         if split == "test" or confusion is None:
             confusion = evaluation.confusion_table(y_true, y_pred, data.classes)
@@ -227,25 +243,24 @@ def provenance(branch, data, manifest, config, repo):
     }
 
 
-def main(branch, data_path, stack, channels, training, config, repo, threads, out):
+def main(branch, data_path, stack, channels, training, config, repo, threads, out, events_path=None):
     """Train, evaluate and write every output of one branch, the baseline's metrics beside the CNN's."""
     data = loaders.load_branch(branch, data_path, stack, channels)
     _, baseline_metrics = baseline.run_baseline(data, EVALUATED, training["seed"])
     model, history, summary = train(data, training, threads)
-    metrics, confusion, wrong = evaluate(model, data, training["batch_size"])
+    events = read_csv(events_path, dtype={"id": str, "class": str}, keep_default_na=False) if events_path else None
+    metrics, confusion, wrong = evaluate(model, data, training["batch_size"], events)
     beats, message = baseline.verdict(metrics, baseline_metrics)
     metrics.update(baseline=baseline_metrics, training=summary, beats_baseline_on_val=beats)
     os.makedirs(os.path.dirname(out["history"]), exist_ok=True)
     with atomic_path(out["history"]) as tmp:
         history.to_csv(tmp, index=False)
     write_text(out["metrics"], json.dumps(metrics, indent=2) + "\n")
-    with atomic_path(out["confusion"]) as tmp:
-        confusion.to_csv(tmp)
-    with atomic_path(out["misclassified"]) as tmp:
-        wrong.to_csv(tmp, index=False)
+    write_csv(confusion, out["confusion"], index=True)
+    write_csv(wrong, out["misclassified"])
     record = provenance(branch, data, data_path, config, repo)
     write_text(out["provenance"], json.dumps(record, indent=2) + "\n")
-    with atomic_path(out["model"]) as tmp:
+    with atomic_path(out["model"], durable=True) as tmp:
         model.save(tmp)
     test, base = metrics["test"], baseline_metrics["test"]
     print(f"{branch}: test accuracy {test['accuracy'] if test else 'n/a'}, "
@@ -265,4 +280,5 @@ if "snakemake" in globals():
         snakemake.params.repo,
         snakemake.threads,
         dict(snakemake.output.items()),
+        snakemake.input.get("events"),
     )

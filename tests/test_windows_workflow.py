@@ -135,6 +135,9 @@ def test_detections_of_a_new_recording(windowed):
     assert header[3:5] == ["Begin Time (s)", "End Time (s)"] and "Annotation" in header
     provenance = json.loads((work / "results" / "model_npy.provenance.json").read_text())
     assert provenance["config"]["windows"]["length"] == 1.0
+    recall = json.loads((work / "results" / "npy" / "metrics.json").read_text())["test"]["event_recall"]
+    assert recall["events"] == 6 and 0 <= recall["caught"] <= 6  # cyd's two recordings, three calls each
+    assert recall["recall"] == pytest.approx(recall["caught"] / 6)
 
 
 def test_files_cut_by_duration_are_reported_at_the_start(tmp_path):
