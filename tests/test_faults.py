@@ -80,6 +80,8 @@ def test_sigkill_at_ten_moments_then_rerun(setup):
             run(work, "--unlock", *TARGETS, "--configfile", "c.yaml")
         run(work, "--cores", "2", *TARGETS, "--configfile", "c.yaml")
         assert outputs(work) == reference, f"outputs differ after a kill at {moment:.2f} s"
+        leftovers = [p.name for p in (work / "results").rglob("*") if p.name.startswith(".tmp-")]
+        assert not leftovers, f"temporary files left after a kill at {moment:.2f} s and a rerun: {leftovers}"
     assert interrupted >= KILLS // 2, f"only {interrupted} of {KILLS} kills hit a running workflow"
 
 
