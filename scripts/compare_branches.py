@@ -17,12 +17,17 @@ SPLITS = ("test", "holdout")
 
 
 def largest_difference(npy_manifest, png_manifest, channels=1):
-    """Largest |png/255 − npy| over every file of the two manifests (rows matched by id)."""
+    """Largest |png/255 − npy| over every file of the two manifests (rows matched by id).
+
+    A recording cut into windows is one file per branch, listed once per window:
+    each file is compared once, all its windows at a time.
+    """
     npy, png = loaders.read_manifest(npy_manifest), loaders.read_manifest(png_manifest)
     png_by_id = dict(zip(png["id"], png["filename"]))
     npy_root, png_root = os.path.dirname(npy_manifest) or ".", os.path.dirname(png_manifest) or "."
     worst = 0.0
-    for clip, name in zip(npy["id"], npy["filename"]):
+    pairs = dict(zip(npy["id"], npy["filename"]))  # one entry per file, windows or not
+    for clip, name in pairs.items():
         x = np.load(os.path.join(npy_root, name))
         back = audio_processing.load_png(os.path.join(png_root, png_by_id[clip]), channels)
         worst = max(worst, float(np.max(np.abs(back - x))))
