@@ -140,7 +140,7 @@ def test_run_job_raises_naming_the_crashed_file(fresh, tmp_path, monkeypatch):
     monkeypatch.setattr(
         workers,
         "process_files",
-        lambda *args: real(*args, work=functools.partial(fake_decoders.segfault_on, "c0.wav")),
+        lambda *args, **kwargs: real(*args, **{**kwargs, "work": functools.partial(fake_decoders.segfault_on, "c0.wav")}),
     )
     log = tmp_path / "job.log"
     with pytest.raises(WorkflowError, match="c0.wav: the decoder crashed"):
