@@ -49,15 +49,19 @@ def _text_columns(frame):
     return [column for column in frame.columns if _is_text(frame[column].dtype)]
 
 
+def map_text(frame, function):
+    """``frame`` with ``function`` applied to every text cell, column name and text index label (in place)."""
+    for column in _text_columns(frame):
+        frame[column] = frame[column].map(function)
+    frame.columns = [function(column) for column in frame.columns]
+    if _is_text(frame.index.dtype):
+        frame.index = [function(label) for label in frame.index]
+    return frame
+
+
 def safe_frame(frame):
     """A copy of ``frame`` with every text cell, column name and index label protected."""
-    out = frame.copy()
-    for column in _text_columns(out):
-        out[column] = out[column].map(protect)
-    out.columns = [protect(column) for column in out.columns]
-    if _is_text(out.index.dtype):
-        out.index = [protect(label) for label in out.index]
-    return out
+    return map_text(frame.copy(), protect)
 
 
 def write_csv(frame, path, index=False, durable=False):
@@ -68,10 +72,4 @@ def write_csv(frame, path, index=False, durable=False):
 
 def read_csv(path, **kwargs):
     """Read a CSV written by :func:`write_csv` back exactly (``pandas.read_csv`` arguments pass through)."""
-    frame = pd.read_csv(path, **kwargs)
-    for column in _text_columns(frame):
-        frame[column] = frame[column].map(unprotect)
-    frame.columns = [unprotect(column) for column in frame.columns]
-    if _is_text(frame.index.dtype):
-        frame.index = [unprotect(label) for label in frame.index]
-    return frame
+    return map_text(pd.read_csv(path, **kwargs), unprotect)
