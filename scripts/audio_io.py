@@ -151,18 +151,15 @@ def _decode_reason(path, err):
 
 def audio_duration(path):
     """Length of an audio file in seconds, read from its header (or by the decoder when it has none)."""
-    import soundfile
+    seconds = header_seconds(path)
+    if seconds is not None:
+        return seconds
+    import librosa  # formats libsndfile cannot read
 
     try:
-        info = soundfile.info(path)
-        return info.frames / info.samplerate
-    except Exception:  # noqa: BLE001 - formats libsndfile cannot read: ask librosa
-        import librosa
-
-        try:
-            return float(librosa.get_duration(path=path))
-        except Exception as err:  # noqa: BLE001
-            raise AudioError(f"cannot decode audio: {_decode_reason(path, err)}") from err
+        return float(librosa.get_duration(path=path))
+    except Exception as err:  # noqa: BLE001
+        raise AudioError(f"cannot decode audio: {_decode_reason(path, err)}") from err
 
 
 def header_seconds(path):

@@ -24,8 +24,8 @@ import itertools
 import numpy as np
 
 from atomic import atomic_path, write_bytes
-from audio_io import AudioError, audio_duration
-from spectrogram_math import spectrogram, spectrogram_windows, window_bounds
+from audio_io import AudioError  # noqa: F401 - part of this module's interface
+from spectrogram_math import recording_windows, spectrogram, spectrogram_windows
 
 #: Text chunk of a PNG strip of windows: how many windows stand side by side.
 WINDOWS_KEY = "windows"
@@ -211,8 +211,9 @@ def process_windows(audio_path, npy_path, png_path, settings=None, windows=None,
     tuple of int
         The ``.npy`` array's shape, ``(n_windows, ...)``.
     """
-    n = len(window_bounds(audio_duration(audio_path), windows["length"], windows["hop"], windows["last"]))
-    arrays = spectrogram_windows(audio_path, settings, windows, refuse_silent)
+    bounds = recording_windows(audio_path, windows)
+    n = len(bounds)
+    arrays = spectrogram_windows(audio_path, settings, windows, refuse_silent, bounds)
     first = next(arrays)
     height, width = to_pixels(first).shape
     strip = np.empty((height, n * width), dtype=np.uint8)

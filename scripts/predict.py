@@ -31,7 +31,7 @@ import tables  # noqa: E402
 from atomic import write_text  # noqa: E402
 from audio_io import audio_duration  # noqa: E402
 from discovery import discover_audio, file_id  # noqa: E402
-from spectrogram_math import spectrogram, spectrogram_windows, window_bounds  # noqa: E402
+from spectrogram_math import recording_windows, spectrogram, spectrogram_windows  # noqa: E402
 
 #: Windows scored per call of the model (memory stays bounded whatever the recording's length).
 CHUNK = 256
@@ -104,9 +104,9 @@ def predict_windows(model, path, record, windows):
     probabilities : np.ndarray
         ``(n_windows, n_classes)``.
     """
-    bounds = window_bounds(audio_duration(path), windows["length"], windows["hop"], windows["last"])
+    bounds = recording_windows(path, windows)
     parts, chunk = [], []
-    for x in spectrogram_windows(path, record["spectrogram"], windows):
+    for x in spectrogram_windows(path, record["spectrogram"], windows, bounds=bounds):
         chunk.append(model_input(path, record, x))
         if len(chunk) == CHUNK:
             parts.append(model.predict(np.stack(chunk), verbose=0))

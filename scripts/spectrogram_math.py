@@ -163,7 +163,12 @@ def window_bounds(duration, length, hop=None, last="pad"):
     return np.stack([starts, starts + length], axis=1) if n else np.zeros((0, 2))
 
 
-def spectrogram_windows(path, settings=None, windows=None, refuse_silent=False):
+def recording_windows(path, windows):
+    """:func:`window_bounds` of the recording at ``path`` (its length read from the header)."""
+    return window_bounds(audio_duration(path), windows["length"], windows["hop"], windows["last"])
+
+
+def spectrogram_windows(path, settings=None, windows=None, refuse_silent=False, bounds=None):
     """Normalised log spectrogram of each fixed window of a recording, one window at a time.
 
     Each window is the stretch ``[start, start + length)`` of the recording,
@@ -181,6 +186,11 @@ def spectrogram_windows(path, settings=None, windows=None, refuse_silent=False):
     windows : dict
         ``length``, ``hop`` and ``last`` (the ``windows:`` section of the
         configuration; see :func:`window_bounds`).
+    refuse_silent : bool
+        See Raises.
+    bounds : np.ndarray or None
+        The recording's windows when the caller has them already
+        (:func:`recording_windows`), so its header is read once.
 
     Yields
     ------
@@ -196,7 +206,7 @@ def spectrogram_windows(path, settings=None, windows=None, refuse_silent=False):
         samples were all equal.
     """
     s = {**spectrogram_settings(settings), "duration": windows["length"], "pad_mode": "right", "cut_mode": "right"}
-    bounds = window_bounds(audio_duration(path), windows["length"], windows["hop"], windows["last"])
+    bounds = recording_windows(path, windows) if bounds is None else bounds
     if len(bounds) == 0:
         raise AudioError(f"the recording is shorter than one window ({windows['length']:g} s; windows.last: drop)")
     heard = False
