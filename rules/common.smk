@@ -441,10 +441,17 @@ def screen_prediction(folder, relpaths):
     """The files of a prediction folder that can be used: the checks of the training folder (names, audio).
 
     Under on_bad_audio: skip the others are left out with a warning naming them; under fail the first stops the run.
+    Each file is checked once while it is unchanged (a cache per folder, as for the training folder).
     """
     import audio_io
 
-    rejected = discovery.check_files(folder, relpaths, audio_io.check_audio)
+    rejected = discovery.check_files(
+        folder,
+        relpaths,
+        audio_io.check_audio,
+        cache_path=f"results/.predict_checks/{hashlib.sha256(os.path.realpath(folder).encode()).hexdigest()[:16]}.csv",
+        version=f"{code_digest('audio_io.py', 'discovery.py')}-{os.path.realpath(folder)}",
+    )
     if rejected:
         rel, reason = min(rejected.items())
         if config["on_bad_audio"] == "fail":
