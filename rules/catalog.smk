@@ -9,7 +9,7 @@ rule catalog:
     input:
         audio=all_audio(),
         tables=annotation_tables(),
-        pngs=spec_files("png"),
+        pngs=spec_files(listing_branch()),
     output:
         **catalog_outputs(),
     log:
@@ -19,7 +19,7 @@ rule catalog:
     params:
         files=catalog_rows(),
         rejected=rejected_files(),
-        png_folder=branch_folder("png"),
+        png_folder=branch_folder(listing_branch()),
         on_bad_audio=config["on_bad_audio"],
         windows=windowing(),
         labels=annotation_labels(),

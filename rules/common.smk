@@ -20,6 +20,7 @@ import config_checks
 import demo_data
 import discovery
 import labelling
+import spectrogram_math
 
 validate(config, workflow.source_path("../schemas/config.schema.yaml"))
 _problems = config_checks.check_config(config)
@@ -37,9 +38,10 @@ HELDOUT_DIR = "results/demo_soundscapes_heldout"
 # The two branches, side by side: where each file's spectrogram goes (folder/{id}{suffix}), the
 # branch's manifest, and what its training job reads. Every rule and script takes these paths from
 # here (through params:). Both branches hold the same array: float32 exactly in .npy, channels last
-# (n_freq, n_frames[, 2]); 8-bit in .png, a stereo array's channels stacked vertically (channel 0
-# on top; scripts/audio_processing.py). CHANNELS says how many channels each array has.
-BRANCHES = {
+# (n_freq, n_frames[, channels]); 8-bit in .png, a multi-channel array's channels stacked
+# vertically (channel 0 on top; scripts/audio_processing.py). CHANNELS (below) says how many
+# channels each array has. BRANCHES holds the branches that `branches:` turns on; ALL_BRANCHES both.
+ALL_BRANCHES = {
     "npy": {
         "folder": "results/specs",
         "suffix": ".npy",
@@ -56,7 +58,26 @@ BRANCHES = {
         "training": {"data": "results/train_data.csv"},
     },
 }
-CHANNELS = 2 if config["spectrogram"]["channels"] == "stereo" else 1
+BRANCHES = {
+    branch: layout
+    for branch, layout in ALL_BRANCHES.items()
+    if branch in config["branches"]
+}
+# The optional colour images (image.cmap): a third image form, not a branch (no manifest, no model).
+COLOR = (
+    {"folder": "results/spect_color", "suffix": ".png"}
+    if config["image"]["cmap"] is not None
+    else None
+)
+
+
+def require_branch(branch):
+    """Stop with a clear error when an output of a branch that ``branches:`` turns off is asked for."""
+    if branch not in BRANCHES:
+        raise WorkflowError(
+            f"branches: the {branch} branch is off (branches: {config['branches']}); "
+            f"add {branch} to branches to build its outputs"
+        )
 
 
 def windowing():
@@ -182,6 +203,33 @@ try:
 except discovery.DuplicateIdError as err:
     raise WorkflowError(f"{err} (audio_dir: {AUDIO_DIR})") from None
 FILE_TABLE = file_table(AUDIO_DIR, AUDIO_FILES, LABELS)
+
+
+def audio_channels():
+    """The channel count every audio file has, for ``spectrogram.channels: all`` (read from the headers).
+
+    Other channel settings do not depend on the files: 1 is returned.
+    """
+    import audio_io
+
+    if config["spectrogram"]["channels"] != "all":
+        return 1
+    counts = {}
+    for rel in AUDIO_FILES:
+        channels = audio_io.header_channels(f"{AUDIO_DIR}/{rel}")
+        counts.setdefault(channels, []).append(rel)
+    if len(counts) > 1:
+        usual = max(counts, key=lambda n: len(counts[n]))
+        odd = min((n for n in counts if n != usual), key=lambda n: len(counts[n]))
+        raise WorkflowError(
+            f"spectrogram.channels: all needs the same channel count in every file, but {AUDIO_DIR}/{counts[odd][0]} "
+            f"has {odd} and {len(counts[usual])} files have {usual}; list the channels to keep (e.g. [0, 1]) "
+            "or use mono"
+        )
+    return next(iter(counts))
+
+
+CHANNELS = spectrogram_math.n_channels(config["spectrogram"], audio_channels())
 
 
 def warn_author_case(authors):
@@ -317,24 +365,38 @@ def spec_files(branch):
     return [spec_path(branch, clip) for clip in CLIPS]
 
 
+def image_forms():
+    """Each form of a spectrogram the run writes (enabled branches, then ``color``) with its folder and suffix."""
+    forms = dict(BRANCHES)
+    if COLOR is not None:
+        forms["color"] = COLOR
+    return forms
+
+
+def form_path(form, clip):
+    """The file of ``clip`` (an id, or ``"{id}"``) in ``form``: a branch, or ``color``."""
+    layout = image_forms()[form]
+    return f"{layout['folder']}/{clip}{layout['suffix']}"
+
+
 FILES_PER_JOB = config["files_per_job"]
 BATCHES = batches.plan_batches(CLIPS, FILES_PER_JOB) if FILES_PER_JOB > 1 else {}
 
 
 def spectrogram_rules():
-    """Name, audio input, NPY and PNG outputs and log of each spectrogram rule.
+    """Name, audio input, outputs (form → path or paths) and log of each spectrogram rule.
 
     With ``files_per_job: 1`` one rule with an ``{id}`` wildcard (one job per
     file); otherwise one rule per batch (``spectrogram_b007`` …), each listing
-    its files.
+    its files. The outputs are the enabled branches' spectrograms and, with
+    ``image.cmap``, the colour images.
     """
     if FILES_PER_JOB == 1:
         return [
             (
                 "spectrogram",
                 audio_path,
-                spec_path("npy", "{id}"),
-                spec_path("png", "{id}"),
+                {form: form_path(form, "{id}") for form in image_forms()},
                 "logs/spectrogram/{id}.log",
             )
         ]
@@ -342,12 +404,83 @@ def spectrogram_rules():
         (
             f"spectrogram_{batch}",
             [f"{AUDIO_DIR}/{CLIPS[clip]}" for clip in clips],
-            [spec_path("npy", clip) for clip in clips],
-            [spec_path("png", clip) for clip in clips],
+            {form: [form_path(form, clip) for clip in clips] for form in image_forms()},
             f"logs/spectrogram/{batch}.log",
         )
         for batch, clips in BATCHES.items()
     ]
+
+
+def image_settings():
+    """The ``image:`` settings when the run writes images (a params value: changing them reruns those jobs), else None."""
+    return config["image"] if set(image_forms()) - {"npy"} else None
+
+
+# The run's progress line during the spectrogram stage (scripts/workers.py: Progress), made at
+# the first job that finishes, when the DAG knows how many files this run computes.
+PROGRESS = []
+
+
+def report_progress(n_files):
+    """Count ``n_files`` more spectrograms done and log the progress line when one is due."""
+    import workers
+
+    if not PROGRESS:
+        jobs = workflow.dag.needrun_jobs(exclude_finished=False) if workflow.dag else []
+        total = sum(
+            len(workers.as_list(job.input.audio))
+            for job in jobs
+            if job.rule.name.startswith("spectrogram")
+        )
+        PROGRESS.append(workers.Progress(max(total, n_files)))
+    line = PROGRESS[0].add(n_files)
+    if line:
+        logger.info(line)
+
+
+def compute_spectrograms(input, output, params, log):
+    """The body of a spectrogram job (in a thread of the Snakemake process): hands its files to workers.run_job.
+
+    file_timeout is not a param: a time limit changes no output, so changing it reruns nothing.
+    """
+    from workers import run_job
+
+    run_job(
+        input.audio,
+        {form: output[form] for form in output.keys()},
+        params.settings,
+        log[0],
+        workflow.cores,
+        params.windows,
+        config["file_timeout"],
+        config["on_bad_audio"],
+        params.on_silent,
+        params.image,
+        report_progress,
+    )
+
+
+def final_targets():
+    """The targets of the workflow's default run: each enabled branch's model and figures, and the comparison of two."""
+    targets = [
+        "results/split_summary.csv",
+        "results/figures/gallery.png",
+        "results/effective_config.yaml",
+        "results/report/split_summary.html",
+        "results/report/rejected.html",
+    ]
+    for branch in BRANCHES:
+        targets += [
+            f"results/model_{branch}.keras",
+            f"results/figures/{branch}_training_curves.png",
+            f"results/figures/{branch}_confusion_matrix.png",
+        ]
+    if len(BRANCHES) == 2:
+        targets += [
+            "results/branch_comparison.md",
+            "results/report/branch_comparison.html",
+        ]
+    return targets
 
 
 def catalog_outputs():
@@ -391,16 +524,37 @@ def training_inputs(wildcards):
 
     With annotations, also results/events.csv, for the event-level recall of the test split.
     """
+    require_branch(wildcards.branch)
     inputs = dict(BRANCHES[wildcards.branch]["training"])
     if annotation_labels() is not None:
         inputs["events"] = "results/events.csv"
     return inputs
 
 
-def provenance_config():
-    """The configuration a model's provenance records: what defines its data and its training."""
+def provenance_config(branch):
+    """The configuration a model's provenance records: what defines its data and its training.
+
+    The PNG branch's also holds ``image:`` (the size its images are drawn at).
+    """
     keys = ("audio_dir", "labels", "spectrogram", "windows", "split", "training")
+    keys += ("image",) if branch == "png" else ()
     return {key: config[key] for key in keys}
+
+
+def model_branch():
+    """The branch whose model predict and the demo use: NPY, or PNG when the NPY branch is off."""
+    return "npy" if "npy" in BRANCHES else "png"
+
+
+def listen_spectrogram(wildcards):
+    """The NPY spectrogram that the listening check turns back into audio (the NPY branch must be on)."""
+    require_branch("npy")
+    return spec_path("npy", wildcards.id)
+
+
+def listing_branch():
+    """The branch whose spectrograms the catalog, gallery and listening check read (NPY when it is on)."""
+    return next(iter(BRANCHES))
 
 
 def prediction_outputs():

@@ -4,7 +4,7 @@
 
 rule listen:
     input:
-        npy=spec_path("npy", "{id}"),
+        npy=listen_spectrogram,
         audio=audio_path,
     output:
         "results/listen/{id}.wav",

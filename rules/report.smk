@@ -5,7 +5,7 @@
 
 rule gallery:
     input:
-        manifest=BRANCHES["npy"]["manifest"],
+        manifest=BRANCHES[listing_branch()]["manifest"],
     output:
         report(
             "results/figures/gallery.png",
@@ -20,6 +20,7 @@ rule gallery:
         settings=config["spectrogram"],
         per_class=3,
         max_classes=20,
+        channels=CHANNELS,
         math=code_digest("spectrogram_math.py"),
     script:
         "../scripts/gallery.py"
@@ -86,21 +87,23 @@ rule rejected_page:
         "../scripts/report_pages.py"
 
 
-rule comparison_page:
-    input:
-        "results/branch_comparison.md",
-    output:
-        report(
-            "results/report/branch_comparison.html",
-            caption="../report/branch_comparison.rst",
-            category="Comparison",
-        ),
-    log:
-        "logs/comparison_page.log",
-    conda:
-        "../envs/audio.yaml"
-    params:
-        page="markdown",
-        title="NPY and PNG branch side by side",
-    script:
-        "../scripts/report_pages.py"
+if len(BRANCHES) == 2:
+
+    rule comparison_page:
+        input:
+            "results/branch_comparison.md",
+        output:
+            report(
+                "results/report/branch_comparison.html",
+                caption="../report/branch_comparison.rst",
+                category="Comparison",
+            ),
+        log:
+            "logs/comparison_page.log",
+        conda:
+            "../envs/audio.yaml"
+        params:
+            page="markdown",
+            title="NPY and PNG branch side by side",
+        script:
+            "../scripts/report_pages.py"

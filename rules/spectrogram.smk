@@ -1,14 +1,14 @@
-# Spectrograms of every audio file, both branches from one computation. Every spectrogram is
-# a declared output. With files_per_job: 1 there is one job per file; otherwise the files are
-# grouped into batches by a hash of their id (scripts/batches.py), one rule per batch, so
-# Snakemake's per-job bookkeeping is paid per batch instead of per file. spectrogram_rules()
-# in common.smk gives each rule's files; the rule is written once, here.
-# The jobs run in threads of the Snakemake process and hand their files to its pool of warm
-# worker processes (scripts/workers.py: run_job), so every core computes. file_timeout is not a
-# param: a time limit changes no output, so changing it reruns nothing.
+# Spectrograms of every audio file: every enabled branch (and the colour images of image.cmap)
+# from one computation. Every spectrogram is a declared output. With files_per_job: 1 there is
+# one job per file; otherwise the files are grouped into batches by a hash of their id
+# (scripts/batches.py), one rule per batch, so Snakemake's per-job bookkeeping is paid per batch
+# instead of per file. spectrogram_rules() in common.smk gives each rule's files; the rule is
+# written once, here. The jobs run in threads of the Snakemake process and hand their files to
+# its pool of warm worker processes (compute_spectrograms in common.smk, scripts/workers.py:
+# run_job), so every core computes; each finished job adds to the run's progress line.
 # The group "spectrograms" only matters on a cluster (Snakemake ignores groups locally):
 # profiles/slurm bundles many batches into one cluster job with group-components.
-for spectrogram_rule, audio, npy, png, job_log in spectrogram_rules():
+for spectrogram_rule, audio, outputs, job_log in spectrogram_rules():
 
     rule:
         name:
@@ -16,8 +16,7 @@ for spectrogram_rule, audio, npy, png, job_log in spectrogram_rules():
         input:
             audio=audio,
         output:
-            npy=npy,
-            png=png,
+            **outputs,
         log:
             job_log,
         group:
@@ -28,19 +27,7 @@ for spectrogram_rule, audio, npy, png, job_log in spectrogram_rules():
             settings=config["spectrogram"],
             windows=windowing(),
             on_silent=config["on_silent"],
+            image=image_settings(),
             math=code_digest(*SPECTROGRAM_CODE),
         run:
-            from workers import run_job
-
-            run_job(
-                input.audio,
-                output.npy,
-                output.png,
-                params.settings,
-                log[0],
-                workflow.cores,
-                params.windows,
-                config["file_timeout"],
-                config["on_bad_audio"],
-                params.on_silent,
-            )
+            compute_spectrograms(input, output, params, log)

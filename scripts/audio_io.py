@@ -32,9 +32,11 @@ def load_audio(path, sr=None, channels="mono", offset=0.0, duration=None):
         The audio file.
     sr : int or None
         Target sample rate; ``None`` keeps the file's own rate.
-    channels : {'mono', 'stereo'}
+    channels : {'mono', 'stereo', 'all'} or list of int
         ``'mono'`` averages the channels; ``'stereo'`` keeps the first two
-        channels and duplicates a mono file, so every clip has two.
+        channels and duplicates a mono file, so every clip has two;
+        ``'all'`` keeps every channel; a list keeps those channels (counted
+        from 0) in its order. One channel kept gives ``(n,)``.
     offset : float
         Start reading this many seconds into the file.
     duration : float or None
@@ -44,7 +46,7 @@ def load_audio(path, sr=None, channels="mono", offset=0.0, duration=None):
     Returns
     -------
     y : np.ndarray
-        Shape ``(n,)`` for mono, ``(2, n)`` for stereo.
+        Shape ``(n,)`` for one channel, ``(channels, n)`` for more.
     sr : int
         The sample rate of ``y``.
 
@@ -65,10 +67,44 @@ def load_audio(path, sr=None, channels="mono", offset=0.0, duration=None):
         raise AudioError("the file holds no audio samples")
     if not np.all(np.isfinite(y)):
         raise AudioError("the audio holds NaN or infinite samples")
-    if channels == "stereo":
-        y = np.atleast_2d(y)
-        y = np.repeat(y, 2, axis=0) if y.shape[0] == 1 else y[:2]
+    y = pick_channels(y, channels)
     return y.astype(np.float32, copy=False), int(sr)
+
+
+def pick_channels(y, channels):
+    """The channels of decoded audio that ``channels`` asks for (see :func:`load_audio`).
+
+    Parameters
+    ----------
+    y : np.ndarray
+        Audio as decoded: ``(n,)`` (mono, or already averaged) or ``(n_channels, n)``.
+    channels : {'mono', 'stereo', 'all'} or list of int
+        What to keep.
+
+    Returns
+    -------
+    np.ndarray
+        ``(n,)`` for one channel kept, else ``(channels, n)``.
+
+    Raises
+    ------
+    AudioError
+        If a listed channel is not in the file.
+    """
+    if channels == "mono":
+        return y
+    y = np.atleast_2d(y)
+    if channels == "stereo":
+        return np.repeat(y, 2, axis=0) if y.shape[0] == 1 else y[:2]
+    if channels != "all":
+        missing = [c for c in channels if c >= y.shape[0]]
+        if missing:
+            raise AudioError(
+                f"the file has {y.shape[0]} channel(s) but spectrogram.channels asks for channel {missing[0]} "
+                "(counted from 0)"
+            )
+        y = y[list(channels)]
+    return y[0] if y.shape[0] == 1 else y
 
 
 #: Sample formats that can hold NaN or infinity: :func:`check_audio` decodes these.
@@ -171,3 +207,14 @@ def header_seconds(path):
     except Exception:  # noqa: BLE001 - e.g. formats libsndfile cannot read
         return None
     return info.frames / info.samplerate if info.samplerate > 0 else None
+
+
+def header_channels(path):
+    """Number of channels of an audio file, from its header (decoding it when the header cannot be read)."""
+    import soundfile
+
+    try:
+        return int(soundfile.info(path).channels)
+    except Exception:  # noqa: BLE001 - e.g. mp3 on an old libsndfile: decode it
+        y, _ = load_audio(path, channels="all", duration=0.1)
+        return 1 if y.ndim == 1 else y.shape[0]

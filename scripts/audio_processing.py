@@ -5,7 +5,10 @@ One computation (:func:`spectrogram_math.spectrogram`), two encodings:
 :func:`get_spec_image` saves it as an 8-bit grayscale ``.png`` whose pixel is
 ``round(255 * x)`` with low frequencies at the bottom (a stereo array stacks
 its two channels vertically, channel 0 on top). :func:`process_file` writes
-both from one computation: the per-file work of the workflow.
+both from one computation: the per-file work of the workflow. The PNG can be
+drawn at another size (``image:`` settings, :func:`resize`: the float array is
+resampled, then quantised), and a third form, a colour RGB PNG of a matplotlib
+colormap (:func:`color_pixels`), is made from the same array when asked for.
 
 ``get_spec_npy`` and ``get_spec_image`` are the user's names and stay here;
 ``spectrogram`` and ``AudioError`` are importable from here too.
@@ -18,6 +21,7 @@ windows stand side by side, window ``k`` in columns ``k * n_frames`` to
 window count, so the file alone says how to cut it (:func:`load_png`).
 """
 
+import contextlib
 import io
 import itertools
 
@@ -94,7 +98,7 @@ def save_png(x, path):
 
 
 def save_pixels(pixels, path, n_windows=None):
-    """Save an 8-bit image atomically; a strip of ``n_windows`` windows says so in a text chunk."""
+    """Save an 8-bit image (grayscale, or RGB ``(h, w, 3)``) atomically; a strip of ``n_windows`` windows says so."""
     from PIL import Image, PngImagePlugin
 
     info = None
@@ -102,7 +106,7 @@ def save_pixels(pixels, path, n_windows=None):
         info = PngImagePlugin.PngInfo()
         info.add_text(WINDOWS_KEY, str(int(n_windows)))
     buf = io.BytesIO()
-    Image.fromarray(pixels, mode="L").save(buf, format="PNG", optimize=False, pnginfo=info)
+    Image.fromarray(pixels, mode="L" if pixels.ndim == 2 else "RGB").save(buf, format="PNG", optimize=False, pnginfo=info)
     write_bytes(path, buf.getvalue())
 
 
@@ -153,51 +157,156 @@ def get_spec_npy(audio_path, npy_path, settings=None):
     return x
 
 
-def get_spec_image(audio_path, png_path, settings=None):
+def get_spec_image(audio_path, png_path, settings=None, image=None):
     """Compute the spectrogram of ``audio_path`` and save it as an 8-bit ``.png``.
 
     The legacy branch: the same array as :func:`get_spec_npy`, quantised to
-    ``round(255 * x)``, low frequencies at the bottom.
+    ``round(255 * x)``, low frequencies at the bottom; with ``image``
+    settings (``scale``, ``height``, ``width``, ``resample``) drawn at another
+    size first (:func:`resize`).
 
     Returns
     -------
     np.ndarray
-        The float array before quantisation.
+        The float array before resizing and quantisation.
     """
+    from settings import complete
+
     x = spectrogram(audio_path, settings)
-    save_png(x, png_path)
+    save_pixels(to_pixels(resize(x, complete("image", image))), png_path)
     return x
 
 
-def process_file(audio_path, npy_path, png_path, settings=None, refuse_silent=False):
-    """Both branches from one computation: the per-file work of the workflow.
+def image_size(shape, image):
+    """Height (per channel) and width of the PNG of an array of ``shape`` under the ``image:`` settings.
 
-    With ``refuse_silent``, a silent or constant recording (all samples
-    equal) raises :class:`audio_io.SilentAudio` and nothing is written.
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(n_freq, n_frames, ...)`` of the array.
+    image : dict
+        Complete ``image:`` settings (``scale``, ``height``, ``width``).
+
+    Returns
+    -------
+    tuple of int
+        ``(height, width)``.
+
+    Examples
+    --------
+    >>> image_size((64, 63), {"scale": 0.5, "height": None, "width": None})
+    (32, 32)
+    >>> image_size((64, 63), {"scale": 2, "height": 100, "width": None})
+    (100, 126)
+    """
+    height, width = shape[:2]
+    if image["scale"] is not None:
+        height, width = (max(1, int(np.floor(n * image["scale"] + 0.5))) for n in (height, width))
+    return (image["height"] or height, image["width"] or width)
+
+
+def resize(x, image):
+    """The array drawn at the PNG's size (:func:`image_size`): each channel resampled, clipped to [0, 1].
+
+    The float array is resampled with Pillow's ``image['resample']`` filter
+    before any quantisation; at the array's own size it is returned as it is.
+    """
+    from PIL import Image
+
+    height, width = image_size(x.shape, image)
+    if (height, width) == x.shape[:2]:
+        return x
+    resample = getattr(Image.Resampling, image["resample"].upper())
+    planes = [x] if x.ndim == 2 else [x[..., c] for c in range(x.shape[2])]
+    out = [
+        np.asarray(Image.fromarray(np.ascontiguousarray(p, dtype=np.float32), mode="F").resize((width, height), resample))
+        for p in planes
+    ]
+    out = np.clip(out[0] if x.ndim == 2 else np.stack(out, axis=-1), 0.0, 1.0)
+    return out.astype(np.float32)
+
+
+def color_pixels(x, cmap):
+    """The colour RGB image of an array in [0, 1]: matplotlib colormap ``cmap``, laid out as :func:`to_pixels`.
+
+    Returns
+    -------
+    np.ndarray
+        uint8 ``(channels * n_freq, n_frames, 3)``, low frequencies at the
+        bottom, channels stacked vertically (channel 0 on top).
+    """
+    import matplotlib
+
+    planes = [x] if x.ndim == 2 else [x[..., c] for c in range(x.shape[2])]
+    colours = matplotlib.colormaps[cmap]
+    return np.concatenate(
+        [np.rint(colours(np.clip(p[::-1, :], 0.0, 1.0))[..., :3] * 255.0).astype(np.uint8) for p in planes], axis=0
+    )
+
+
+def images(x, image, forms):
+    """The images of one array for the PNG forms in ``forms`` (``'png'``: grayscale data, ``'color'``: RGB)."""
+    drawn = resize(x, image) if forms else x
+    out = {}
+    if "png" in forms:
+        out["png"] = to_pixels(drawn)
+    if "color" in forms:
+        out["color"] = color_pixels(drawn, image["cmap"])
+    return out
+
+
+def _image_forms(outputs):
+    return [form for form in ("png", "color") if outputs.get(form)]
+
+
+def process_file(audio_path, outputs, settings=None, refuse_silent=False, image=None):
+    """Every output of one file from one computation: the per-file work of the workflow.
+
+    Parameters
+    ----------
+    audio_path : str
+        The audio file.
+    outputs : dict
+        Where each form goes: ``'npy'`` (the float32 array), ``'png'`` (the
+        8-bit grayscale image of the PNG branch), ``'color'`` (the colour
+        image of ``image['cmap']``); a form that is absent or ``None`` is not made.
+    settings : dict or None
+        Spectrogram settings.
+    refuse_silent : bool
+        Raise :class:`audio_io.SilentAudio` (writing nothing) for a silent or
+        constant recording (all samples equal).
+    image : dict or None
+        ``image:`` settings (size, filter, colormap); missing keys take the defaults.
 
     Returns
     -------
     tuple of int
         The array's shape.
     """
+    from settings import complete
+
+    image = complete("image", image)
     x = spectrogram(audio_path, settings, refuse_silent)
-    save_npy(x, npy_path)
-    save_png(x, png_path)
+    if outputs.get("npy"):
+        save_npy(x, outputs["npy"])
+    for form, pixels in images(x, image, _image_forms(outputs)).items():
+        save_pixels(pixels, outputs[form])
     return x.shape
 
 
-def process_windows(audio_path, npy_path, png_path, settings=None, windows=None, refuse_silent=False):
-    """Both branches of every fixed window of a recording, one window in memory at a time.
+def process_windows(audio_path, outputs, settings=None, windows=None, refuse_silent=False, image=None):
+    """Every output of every fixed window of a recording, one window in memory at a time.
 
     The ``.npy`` is written window by window, so a recording of hours never
-    sits in memory as floats; the PNG strip holds one byte per pixel.
+    sits in memory as floats; the PNG strips hold one byte per pixel (three
+    for the colour one), each window drawn as a clip's.
 
     Parameters
     ----------
     audio_path : str
         The recording.
-    npy_path, png_path : str
-        Its two outputs (written atomically).
+    outputs : dict
+        Where each form goes (see :func:`process_file`), written atomically.
     settings : dict or None
         Spectrogram settings.
     windows : dict
@@ -205,52 +314,85 @@ def process_windows(audio_path, npy_path, png_path, settings=None, windows=None,
     refuse_silent : bool
         Raise :class:`audio_io.SilentAudio` (writing nothing) when every
         window's samples are all equal.
+    image : dict or None
+        ``image:`` settings.
 
     Returns
     -------
     tuple of int
         The ``.npy`` array's shape, ``(n_windows, ...)``.
     """
+    from settings import complete
+
+    image = complete("image", image)
+    forms = _image_forms(outputs)
     bounds = recording_windows(audio_path, windows)
     n = len(bounds)
     arrays = spectrogram_windows(audio_path, settings, windows, refuse_silent, bounds)
     first = next(arrays)
-    height, width = to_pixels(first).shape
-    strip = np.empty((height, n * width), dtype=np.uint8)
+    strips = {}
+    for form, pixels in images(first, image, forms).items():
+        width = pixels.shape[1]
+        strips[form] = np.empty((pixels.shape[0], n * width) + pixels.shape[2:], dtype=np.uint8)
     shape = (n,) + first.shape
     header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False, "shape": shape}
-    with atomic_path(npy_path) as tmp, open(tmp, "wb") as f:
-        np.lib.format.write_array_header_1_0(f, header)  # the header np.save writes; then the windows, in order
+    with contextlib.ExitStack() as stack:
+        f = None
+        if outputs.get("npy"):
+            f = open(stack.enter_context(atomic_path(outputs["npy"])), "wb")
+            stack.enter_context(f)
+            np.lib.format.write_array_header_1_0(f, header)  # the header np.save writes; then the windows, in order
         for k, x in enumerate(itertools.chain([first], arrays)):
-            f.write(np.ascontiguousarray(x, dtype=np.float32).tobytes())
-            strip[:, k * width : (k + 1) * width] = to_pixels(x)
-    save_pixels(strip, png_path, n_windows=n)
+            if f is not None:
+                f.write(np.ascontiguousarray(x, dtype=np.float32).tobytes())
+            for form, pixels in images(x, image, forms).items():
+                width = pixels.shape[1]
+                strips[form][:, k * width : (k + 1) * width] = pixels
+    for form, strip in strips.items():
+        save_pixels(strip, outputs[form], n_windows=n)
     return shape
 
 
-def save_rejected(npy_path, png_path, reason):
-    """Mark a file that its spectrogram job rejected: an empty ``.npy`` and a 1-pixel PNG saying why.
+def save_rejected(outputs, reason):
+    """Mark a file that its spectrogram job rejected: every output says why.
 
     Under ``on_bad_audio: skip`` (and ``on_silent: skip``) a file found
     unusable only when decoded still gets its declared outputs, so the run goes
-    on; the catalog job (:func:`rejection`) leaves it out of every table and
-    lists it, with the reason, in ``results/rejected.csv``.
+    on: the ``.npy`` holds the reason as UTF-8 bytes (a uint8 vector, never a
+    spectrogram's float32), each PNG is one pixel with the reason in a text
+    chunk. The catalog job (:func:`rejection`) leaves the file out of every
+    table and lists it, with the reason, in ``results/rejected.csv``.
     """
-    from PIL import PngImagePlugin
+    from PIL import Image, PngImagePlugin
 
-    save_npy(np.zeros((0,), dtype=np.float32), npy_path)
-    info = PngImagePlugin.PngInfo()
-    info.add_text(REJECTED_KEY, " ".join(str(reason).split()))
+    reason = " ".join(str(reason).split())
+    for form, path in outputs.items():
+        if not path:
+            continue
+        if form == "npy":
+            buf = io.BytesIO()
+            np.save(buf, np.frombuffer(reason.encode("utf-8"), dtype=np.uint8), allow_pickle=False)
+            write_bytes(path, buf.getvalue())
+            continue
+        info = PngImagePlugin.PngInfo()
+        info.add_text(REJECTED_KEY, reason)
+        buf = io.BytesIO()
+        Image.new("L", (1, 1)).save(buf, format="PNG", optimize=False, pnginfo=info)
+        write_bytes(path, buf.getvalue())
+
+
+def rejection(path):
+    """Why the spectrogram job rejected a file (:func:`save_rejected`), or ``None`` for a real spectrogram.
+
+    Parameters
+    ----------
+    path : str
+        The file's ``.npy`` or ``.png`` (either branch tells).
+    """
+    if str(path).endswith(".npy"):
+        x = np.load(path, mmap_mode="r", allow_pickle=False)
+        return bytes(x).decode("utf-8") if x.dtype == np.uint8 else None
     from PIL import Image
 
-    buf = io.BytesIO()
-    Image.new("L", (1, 1)).save(buf, format="PNG", optimize=False, pnginfo=info)
-    write_bytes(png_path, buf.getvalue())
-
-
-def rejection(png_path):
-    """Why the spectrogram job rejected a file (:func:`save_rejected`), or ``None`` for a real spectrogram."""
-    from PIL import Image
-
-    with Image.open(png_path) as img:
+    with Image.open(path) as img:
         return getattr(img, "text", {}).get(REJECTED_KEY)

@@ -17,21 +17,33 @@ SPLITS = ("test", "holdout")
 
 
 def largest_difference(npy_manifest, png_manifest, channels=1):
-    """Largest |png/255 − npy| over every file of the two manifests (rows matched by id).
+    """Largest |png/255 − npy| over every file of the two manifests whose sizes agree (rows matched by id).
 
     A recording cut into windows is one file per branch, listed once per window:
-    each file is compared once, all its windows at a time.
+    each file is compared once, all its windows at a time. A PNG drawn at
+    another size (``image:`` scale, height, width) has no cell-for-cell
+    counterpart and is not compared.
+
+    Returns
+    -------
+    worst : float or None
+        The largest difference, or ``None`` when no file could be compared.
+    compared : int
+        Files compared.
     """
     npy, png = loaders.read_manifest(npy_manifest), loaders.read_manifest(png_manifest)
     png_by_id = dict(zip(png["id"], png["filename"]))
     npy_root, png_root = os.path.dirname(npy_manifest) or ".", os.path.dirname(png_manifest) or "."
-    worst = 0.0
+    worst, compared = None, 0
     pairs = dict(zip(npy["id"], npy["filename"]))  # one entry per file, windows or not
     for clip, name in pairs.items():
         x = np.load(os.path.join(npy_root, name))
         back = audio_processing.load_png(os.path.join(png_root, png_by_id[clip]), channels)
-        worst = max(worst, float(np.max(np.abs(back - x))))
-    return worst
+        if back.shape != x.shape:
+            continue
+        worst = max(worst or 0.0, float(np.max(np.abs(back - x))))
+        compared += 1
+    return worst, compared
 
 
 def scores(metrics):
@@ -63,10 +75,15 @@ def branch_record(metrics):
     return record
 
 
-def comparison(metrics_by_branch, worst):
-    """The JSON record: metrics of each branch per split (CNN and baseline), and the quantisation error."""
+def comparison(metrics_by_branch, worst, compared=None):
+    """The JSON record: metrics of each branch per split (CNN and baseline), and the quantisation error.
+
+    ``worst`` is ``None`` when the PNGs are drawn at another size than the
+    arrays (nothing to compare cell for cell); ``compared`` counts the files compared.
+    """
     return {
         "max_abs_png_minus_npy": worst,
+        "files_compared": compared,
         "bound": 1 / 510,
         "branches": {branch: branch_record(metrics) for branch, metrics in metrics_by_branch.items()},
     }
@@ -101,10 +118,16 @@ def markdown(record):
     lines.append("")
     for branch, entry in record["branches"].items():
         lines.append(f"{branch}: {entry['verdict']}.")
-    lines.append(
-        f"Largest |png/255 − npy| over the dataset: {record['max_abs_png_minus_npy']:.6f} "
-        f"(bound 1/510 = {record['bound']:.6f})."
-    )
+    if record["max_abs_png_minus_npy"] is None:
+        lines.append(
+            "|png/255 − npy| is not compared: the PNGs are drawn at another size than the arrays "
+            "(image: scale, height, width), so no pixel stands for one array cell."
+        )
+    else:
+        lines.append(
+            f"Largest |png/255 − npy| over the dataset: {record['max_abs_png_minus_npy']:.6f} "
+            f"(bound 1/510 = {record['bound']:.6f})."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -114,7 +137,7 @@ def main(metrics_npy, metrics_png, npy_manifest, png_manifest, channels, out_jso
     for branch, path in (("npy", metrics_npy), ("png", metrics_png)):
         with open(path, encoding="utf-8") as f:
             metrics[branch] = json.load(f)
-    record = comparison(metrics, largest_difference(npy_manifest, png_manifest, channels))
+    record = comparison(metrics, *largest_difference(npy_manifest, png_manifest, channels))
     write_text(out_json, json.dumps(record, indent=2) + "\n")
     write_text(out_md, markdown(record))
     for branch, entry in record["branches"].items():

@@ -45,6 +45,17 @@ def check_config(config):
         problems.append(
             f"spectrogram.normalize: fixed_db maps a dB range; with scale {spec['scale']} use normalize: minmax"
         )
+    for size in spec["resolutions"] or []:
+        if spec["win_length"] is not None and spec["win_length"] > size:
+            problems.append(f"spectrogram.resolutions: {size} is smaller than win_length {spec['win_length']}")
+    cmap = config["image"]["cmap"]
+    if cmap is not None:
+        import matplotlib
+
+        if cmap not in matplotlib.colormaps:
+            problems.append(
+                f"image.cmap: {cmap!r} is not a matplotlib colormap; try viridis, magma, inferno, gray"
+            )
     low, high = spec["db_range"]
     if low >= high:
         problems.append(f"spectrogram.db_range: [{low}, {high}] must go from low to high dB")

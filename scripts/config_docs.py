@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = ("labels", "spectrogram", "windows", "split", "training")
+SECTIONS = ("image", "labels", "spectrogram", "windows", "split", "training")
 START, END = "<!-- config-table:start -->", "<!-- config-table:end -->"
 DOC = ROOT / "docs" / "configuration.md"
 

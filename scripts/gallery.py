@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import loaders  # noqa: E402
+from audio_processing import load_png  # noqa: E402
 from plots import save_figure, short_label  # noqa: E402
 from settings import spectrogram_settings  # noqa: E402
 from spectrogram_math import frame_times, frequencies  # noqa: E402
@@ -44,9 +45,10 @@ def pick_examples(manifest, per_class=3, max_classes=20):
     return chosen[chosen["class_id"].isin(keep)].drop(columns="_not_train").reset_index(drop=True)
 
 
-def example_array(root, row):
-    """The array of one manifest row: a clip's file, or one window of a recording's file."""
-    x = np.load(os.path.join(root, row["filename"]), mmap_mode="r")
+def example_array(root, row, channels=1):
+    """The array of one manifest row: a clip's file, or one window of a recording's file (``.npy`` or ``.png``)."""
+    path = os.path.join(root, row["filename"])
+    x = load_png(path, channels) if path.endswith(".png") else np.load(path, mmap_mode="r")
     return np.asarray(x[int(row["window"])] if "window" in row.index else x)
 
 
@@ -89,8 +91,12 @@ def draw_spectrogram(ax, x, sr, settings):
     """
     if x.ndim == 3:
         x = x[..., 0]
-    times = frame_times(x.shape[1], sr, settings)
     freqs = frequencies(sr, settings)
+    if len(freqs) != x.shape[0]:  # a PNG drawn at another size (image:): its own pixel axes
+        image = ax.imshow(x, origin="lower", aspect="auto", cmap="magma", vmin=0.0, vmax=1.0, interpolation="nearest")
+        ax.tick_params(labelsize=7)
+        return image
+    times = frame_times(x.shape[1], sr, settings)
     step = times[1] - times[0] if len(times) > 1 else settings["hop_length"] * settings["time_pool"] / sr
     image = ax.imshow(
         x,
@@ -108,19 +114,22 @@ def draw_spectrogram(ax, x, sr, settings):
     return image
 
 
-def plot_gallery(manifest_csv, out_png, settings=None, per_class=3, max_classes=20):
+def plot_gallery(manifest_csv, out_png, settings=None, per_class=3, max_classes=20, channels=1):
     """Write the gallery figure: one row per class, ``per_class`` spectrograms each.
 
     Parameters
     ----------
     manifest_csv : str
-        The NPY manifest; its ``filename`` column is relative to its folder.
+        The NPY manifest (the PNG one when the NPY branch is off); its
+        ``filename`` column is relative to its folder.
     out_png : str
         The figure (written atomically).
     settings : dict or None
         The spectrogram settings of the run (for the axes).
     per_class, max_classes : int
         See :func:`pick_examples`.
+    channels : int
+        Channels of each array (to read a PNG; channel 0 is drawn).
 
     Returns
     -------
@@ -144,7 +153,7 @@ def plot_gallery(manifest_csv, out_png, settings=None, per_class=3, max_classes=
                 ax.axis("off")
                 continue
             row = rows.iloc[c]
-            x = example_array(root, row)
+            x = example_array(root, row, channels)
             sr = s["sr"] if s["sr"] is not None else int(row["sample_rate"])
             image = draw_spectrogram(ax, x, sr, s)
             at = f" @ {row['start']:g} s" if "window" in row.index else ""
@@ -154,8 +163,9 @@ def plot_gallery(manifest_csv, out_png, settings=None, per_class=3, max_classes=
             if r == len(classes) - 1:
                 ax.set_xlabel("time (s)", fontsize=8)
     kind = "mel" if s["type"] == "mel" else "linear"
-    stereo = ", channel 0" if s["channels"] == "stereo" else ""
-    fig.suptitle(f"{kind} spectrograms of the NPY branch, {per_class} per class{stereo}", fontsize=10)
+    branch = "PNG" if len(chosen) and str(chosen["filename"].iloc[0]).endswith(".png") else "NPY"
+    several = ", channel 0" if channels > 1 else ""
+    fig.suptitle(f"{kind} spectrograms of the {branch} branch, {per_class} per class{several}", fontsize=10)
     fig.tight_layout(rect=(0, 0, 0.92, 1))
     if image is not None:
         bar = fig.add_axes((0.93, 0.15, 0.015, 0.7))
@@ -172,4 +182,5 @@ if "snakemake" in globals():
         snakemake.params.settings,
         snakemake.params.per_class,
         snakemake.params.max_classes,
+        snakemake.params.channels,
     )

@@ -30,7 +30,9 @@ import loaders  # noqa: E402
 import tables  # noqa: E402
 from atomic import write_text  # noqa: E402
 from audio_io import audio_duration  # noqa: E402
+from audio_processing import resize  # noqa: E402
 from discovery import discover_audio, file_id  # noqa: E402
+from settings import complete  # noqa: E402
 from spectrogram_math import recording_windows, spectrogram, spectrogram_windows  # noqa: E402
 
 #: Windows scored per call of the model (memory stays bounded whatever the recording's length).
@@ -51,8 +53,8 @@ def read_provenance(model_path):
 def model_input(path, record, x=None):
     """The array a model saw in training for one audio file, or for ``x`` computed from it (PNG models see 8-bit values)."""
     x = spectrogram(path, record["spectrogram"]) if x is None else x
-    if record["branch"] == "png":
-        x = np.rint(x * 255.0) / 255.0
+    if record["branch"] == "png":  # as its PNG: drawn at the image size, then 8-bit
+        x = np.rint(resize(x, complete("image", record["config"].get("image"))) * 255.0) / 255.0
     x = loaders.with_channel_axis(x).astype(np.float32)
     if list(x.shape) != list(record["input_shape"]):
         raise ValueError(f"{path}: spectrogram shape {x.shape} differs from the model's {tuple(record['input_shape'])}")

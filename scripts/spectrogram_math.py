@@ -11,8 +11,10 @@ documented (with its default) in ``schemas/config.schema.yaml``.
 :func:`spectrogram` fills in missing keys once; every other function takes
 complete settings (:func:`settings.spectrogram_settings`).
 
-Array layout: ``(n_freq, n_frames)`` for mono, ``(n_freq, n_frames, 2)`` for
-stereo (channels last, as Keras expects). Row 0 is the lowest frequency.
+Array layout: ``(n_freq, n_frames)`` for one channel, ``(n_freq, n_frames,
+channels)`` for more (stereo, ``channels: all`` or a list, several
+``resolutions``; channels last, as Keras expects, see :func:`n_channels`).
+Row 0 is the lowest frequency.
 """
 
 import numpy as np
@@ -72,14 +74,77 @@ def spectrogram_from_audio(y, sr, settings):
     Returns
     -------
     np.ndarray
-        float32 in [0, 1], ``(n_freq, n_frames)`` or ``(n_freq, n_frames, 2)``.
+        float32 in [0, 1], ``(n_freq, n_frames)`` for one channel, else
+        ``(n_freq, n_frames, channels)`` (:func:`n_channels`).
     """
     s = settings
-    x = normalize(levels(y, sr, s), s)
+    parts = [normalize(regrid(levels(y, sr, r), sr, r, s), s) for r in resolution_settings(s)]
+    x = parts[0] if len(parts) == 1 else stack_resolutions(parts)
     x = pool(x, s["time_pool"], s["freq_pool"], s["pool_mode"])
     if x.ndim == 3:  # (channels, freq, time) -> (freq, time, channels)
         x = np.moveaxis(x, 0, -1)
     return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def n_channels(settings, audio_channels=1):
+    """Channels of the array that :func:`spectrogram` gives: audio channels times resolutions.
+
+    Parameters
+    ----------
+    settings : dict
+        Complete spectrogram settings.
+    audio_channels : int
+        Channels of the audio files, used for ``channels: all``.
+
+    Returns
+    -------
+    int
+        1 for a 2-D array ``(n_freq, n_frames)``, else the length of its last axis.
+
+    Examples
+    --------
+    >>> n_channels({"channels": "stereo", "resolutions": [256, 1024]})
+    4
+    >>> n_channels({"channels": [0, 3], "resolutions": None})
+    2
+    """
+    channels = settings["channels"]
+    kept = {"mono": 1, "stereo": 2, "all": audio_channels}.get(channels) if isinstance(channels, str) else len(channels)
+    return kept * len(settings["resolutions"] or [None])
+
+
+def resolution_settings(settings):
+    """The settings of each FFT size of ``resolutions`` (``win_length`` = that size), or ``[settings]``."""
+    if not settings["resolutions"]:
+        return [settings]
+    return [{**settings, "n_fft": n, "win_length": None} for n in settings["resolutions"]]
+
+
+def regrid(spec, sr, source, target):
+    """Put a spectrogram computed with settings ``source`` on the frequency rows of settings ``target``.
+
+    Mel spectrograms with the same bands already share their rows; a linear
+    one is interpolated (linearly, along frequency) onto ``target``'s STFT
+    bins, so spectrograms of several FFT sizes stack (:func:`stack_resolutions`).
+    """
+    if source["type"] == "mel" or source["n_fft"] == target["n_fft"]:
+        return spec
+    have = frequencies(sr, {**source, "freq_pool": 1})
+    want = frequencies(sr, {**target, "freq_pool": 1})
+    position = np.interp(want, have, np.arange(len(have)))
+    low = np.floor(position).astype(int)
+    high = np.minimum(low + 1, len(have) - 1)
+    weight = (position - low)[:, None]
+    return spec[..., low, :] * (1.0 - weight) + spec[..., high, :] * weight
+
+
+def stack_resolutions(parts):
+    """Stack the arrays of several FFT sizes as channels: ``(channels * n_resolutions, n_freq, n_frames)``.
+
+    Channel ``c * n_resolutions + r`` is audio channel ``c`` at resolution ``r``.
+    """
+    parts = [p if p.ndim == 3 else p[np.newaxis] for p in parts]
+    return np.stack([p[c] for c in range(parts[0].shape[0]) for p in parts])
 
 
 def levels(y, sr, settings):

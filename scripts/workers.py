@@ -67,23 +67,24 @@ def chunks(items, n):
     return out
 
 
-def process_one(audio, npy, png, settings, windows=None, refuse_silent=False):
-    """Both branches of one file: one clip, or fixed windows with ``windows``.
+def process_one(audio, outputs, settings, windows=None, refuse_silent=False, image=None):
+    """Every output of one file (``outputs``: form → path): one clip, or fixed windows with ``windows``.
 
     The default per-file work of :func:`compute`; tests pass a stand-in (a
     decoder that crashes or hangs) with the same signature. With
-    ``refuse_silent`` a silent or constant recording is an ``audio_io.SilentAudio``.
+    ``refuse_silent`` a silent or constant recording is an ``audio_io.SilentAudio``;
+    ``image`` holds the ``image:`` settings (see ``audio_processing.process_file``).
     """
     import audio_processing
 
     if windows is not None:
-        audio_processing.process_windows(audio, npy, png, settings, windows, refuse_silent)
+        audio_processing.process_windows(audio, outputs, settings, windows, refuse_silent, image)
     else:
-        audio_processing.process_file(audio, npy, png, settings, refuse_silent)
+        audio_processing.process_file(audio, outputs, settings, refuse_silent, image)
 
 
 def compute(jobs, settings, windows=None, work=process_one):
-    """Both branches of every ``(audio, npy, png)`` in ``jobs``, in this process.
+    """Every output of every ``(audio, outputs)`` in ``jobs``, in this process.
 
     With ``windows`` (``length``, ``hop``, ``last``) each file is cut into
     fixed windows (``audio_processing.process_windows``); without, it is one clip.
@@ -99,9 +100,9 @@ def compute(jobs, settings, windows=None, work=process_one):
     """
     from audio_io import AudioError
 
-    for audio, npy, png in jobs:
+    for audio, outputs in jobs:
         try:
-            work(audio, npy, png, settings, windows)
+            work(audio, outputs, settings, windows)
         except AudioError as err:
             return audio, str(err)
     return None
@@ -395,12 +396,12 @@ def _results(pool, futures, parts, file_timeout):
 
 
 def process_files(jobs, settings, cores, windows=None, file_timeout=None, work=process_one):
-    """Compute every ``(audio, npy, png)`` of ``jobs``, on the pool where it helps.
+    """Compute every ``(audio, outputs)`` of ``jobs``, on the pool where it helps.
 
     Parameters
     ----------
-    jobs : list of tuple of str
-        ``(audio path, npy path, png path)`` per file.
+    jobs : list of tuple
+        ``(audio path, {form: output path})`` per file (see :func:`process_one`).
     settings : dict
         Spectrogram settings (the ``spectrogram:`` section of the configuration).
     cores : int
@@ -454,9 +455,9 @@ def as_list(paths):
     return [paths] if isinstance(paths, str) else list(paths)
 
 
-def run_job(audio, npy, png, settings, log, cores, windows=None, file_timeout=None, on_bad_audio="fail",
-            on_silent="keep"):
-    """The body of a spectrogram job: both branches of every file, one computation each.
+def run_job(audio, outputs, settings, log, cores, windows=None, file_timeout=None, on_bad_audio="fail",
+            on_silent="keep", image=None, progress=None):
+    """The body of a spectrogram job: every output of every file, one computation each.
 
     Called by the spectrogram rules (``rules/spectrogram.smk``) in a thread of
     the Snakemake process; the files go to this process's pool of warm
@@ -472,9 +473,11 @@ def run_job(audio, npy, png, settings, log, cores, windows=None, file_timeout=No
 
     Parameters
     ----------
-    audio, npy, png : str or list of str
-        The job's audio files and the spectrograms each one makes, in order
-        (a single path each when the job has one file).
+    audio : str or list of str
+        The job's audio files (a single path when the job has one file).
+    outputs : dict
+        Form (``'npy'``, ``'png'``, ``'color'``) → the path, or the list of
+        paths in the order of ``audio``, that each file makes in that form.
     settings : dict
         Spectrogram settings.
     log : str
@@ -490,6 +493,11 @@ def run_job(audio, npy, png, settings, log, cores, windows=None, file_timeout=No
     on_silent : {'keep', 'skip'}
         Whether a silent or constant recording is kept (an all-zero
         spectrogram) or left out.
+    image : dict or None
+        The ``image:`` settings (size and colormap of the PNGs).
+    progress : callable or None
+        Called with the number of files once the job's files are done (the
+        run's progress line, see :class:`Progress`).
 
     Raises
     ------
@@ -501,8 +509,10 @@ def run_job(audio, npy, png, settings, log, cores, windows=None, file_timeout=No
 
     from audio_io import SILENT_REASON
 
-    work = functools.partial(process_one, refuse_silent=on_silent == "skip")
-    pending = list(zip(as_list(audio), as_list(npy), as_list(png)))
+    work = functools.partial(process_one, refuse_silent=on_silent == "skip", image=image)
+    files = as_list(audio)
+    paths = {form: as_list(path) for form, path in outputs.items()}
+    pending = [(file, {form: paths[form][i] for form in paths}) for i, file in enumerate(files)]
     notes = []
     while pending:
         problem = process_files(pending, settings, cores or 1, windows, file_timeout, work=work)
@@ -518,10 +528,59 @@ def run_job(audio, npy, png, settings, log, cores, windows=None, file_timeout=No
             raise WorkflowError(message)
         import audio_processing
 
-        _, bad_npy, bad_png = next(job for job in pending if job[0] == bad)
-        audio_processing.save_rejected(bad_npy, bad_png, reason)
+        audio_processing.save_rejected(next(out for file, out in pending if file == bad), reason)
         notes.append(f"left out: {message}\n")
-        pending = [job for job in pending if not (os.path.exists(job[1]) and os.path.exists(job[2]))]
+        pending = [(file, out) for file, out in pending if not all(os.path.exists(p) for p in out.values())]
     if notes:
         with open(log, "w", encoding="utf-8") as f:
             f.write("".join(notes))
+    if progress is not None:
+        progress(len(files))
+
+
+class Progress:
+    """Files done of a total, and files per second, as a line a person reads at a glance.
+
+    The spectrogram jobs of a run call :meth:`add` (from several threads) as
+    their files are done; it gives a line at most every ``interval`` seconds,
+    and always for the last file.
+
+    Parameters
+    ----------
+    total : int
+        Files the run computes.
+    interval : float
+        Fewest seconds between two lines.
+    clock : callable
+        The time in seconds (``time.monotonic``; tests pass their own).
+    """
+
+    def __init__(self, total, interval=10.0, clock=None):
+        self.total = total
+        self.interval = interval
+        self.clock = clock or time.monotonic
+        self.start = self.clock()
+        self.last = self.start
+        self.done = 0
+        self.lock = threading.Lock()
+
+    def add(self, n):
+        """Count ``n`` more files done; the progress line when one is due, else ``None``."""
+        with self.lock:
+            self.done += n
+            now = self.clock()
+            if self.done < self.total and now - self.last < self.interval:
+                return None
+            self.last = now
+            return self.line(now)
+
+    def line(self, now):
+        """``spectrograms: 1,200 of 3,000 files (40%), 85.1 files/s, about 21 s left``."""
+        elapsed = max(now - self.start, 1e-9)
+        rate = self.done / elapsed
+        share = 100.0 * self.done / self.total if self.total else 100.0
+        text = f"spectrograms: {self.done:,} of {self.total:,} files ({share:.0f}%), {rate:.1f} files/s"
+        left = self.total - self.done
+        if left > 0 and rate > 0:
+            text += f", about {left / rate:.0f} s left"
+        return text

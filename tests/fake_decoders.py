@@ -12,17 +12,17 @@ import time
 import workers
 
 
-def segfault_on(name, audio, npy, png, settings, windows=None):
+def segfault_on(name, audio, outputs, settings, windows=None):
     """Die of SIGSEGV, as a crashing native decoder does, on ``name``; else the real work."""
     if os.path.basename(audio) == name:
         os.kill(os.getpid(), signal.SIGSEGV)
-    workers.process_one(audio, npy, png, settings, windows)
+    workers.process_one(audio, outputs, settings, windows)
 
 
-def hang_on(name, audio, npy, png, settings, windows=None):
-    """Hang on ``name`` (after writing this process's id to ``npy + '.pid'``); else the real work."""
+def hang_on(name, audio, outputs, settings, windows=None):
+    """Hang on ``name`` (after writing this process's id to its npy path + ``'.pid'``); else the real work."""
     if os.path.basename(audio) == name:
-        with open(npy + ".pid", "w", encoding="utf-8") as f:
+        with open(outputs["npy"] + ".pid", "w", encoding="utf-8") as f:
             f.write(str(os.getpid()))
         time.sleep(3600)
-    workers.process_one(audio, npy, png, settings, windows)
+    workers.process_one(audio, outputs, settings, windows)

@@ -164,7 +164,7 @@ def test_png_is_the_quantised_array_flipped(tmp_path):
 
 def test_stereo_png_round_trip(tmp_path):
     path = write(tmp_path, "st.wav", np.stack([tone(500), tone(2500)]), 16000)
-    shape = ap.process_file(path, str(tmp_path / "s.npy"), str(tmp_path / "s.png"), {"channels": "stereo"})
+    shape = ap.process_file(path, {"npy": str(tmp_path / "s.npy"), "png": str(tmp_path / "s.png")}, {"channels": "stereo"})
     x = np.load(tmp_path / "s.npy")
     assert shape == x.shape == (64, 63, 2)
     back = ap.load_png(str(tmp_path / "s.png"), channels=2)

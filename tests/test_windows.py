@@ -59,7 +59,7 @@ def test_both_branches_of_a_windowed_recording(tmp_path):
     long_recording(tmp_path / "long.wav", stereo=True)
     settings = {**SETTINGS, "channels": "stereo"}
     shape = audio_processing.process_windows(
-        tmp_path / "long.wav", tmp_path / "long.npy", tmp_path / "long.png", settings, WINDOWS
+        tmp_path / "long.wav", {"npy": tmp_path / "long.npy", "png": tmp_path / "long.png"}, settings, WINDOWS
     )
     x = np.load(tmp_path / "long.npy")
     assert shape == x.shape and x.shape[0] == 5 and x.shape[-1] == 2 and x.dtype == np.float32
@@ -73,7 +73,10 @@ def test_a_recording_with_no_window_is_refused(tmp_path):
     long_recording(tmp_path / "short.wav", seconds=1.0)
     with pytest.raises(audio_processing.AudioError, match="shorter than one window"):
         audio_processing.process_windows(
-            tmp_path / "short.wav", tmp_path / "s.npy", tmp_path / "s.png", SETTINGS, {**WINDOWS, "last": "drop"}
+            tmp_path / "short.wav",
+            {"npy": tmp_path / "s.npy", "png": tmp_path / "s.png"},
+            SETTINGS,
+            {**WINDOWS, "last": "drop"},
         )
     assert not (tmp_path / "s.npy").exists() and not (tmp_path / "s.png").exists()
 

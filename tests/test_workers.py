@@ -30,7 +30,7 @@ def clips(folder, n):
     jobs = []
     for i in range(n):
         sf.write(folder / f"c{i}.wav", tone_clip(300.0 + 40 * i, seed=i), 16000)
-        jobs.append((str(folder / f"c{i}.wav"), str(folder / f"c{i}.npy"), str(folder / f"c{i}.png")))
+        jobs.append((str(folder / f"c{i}.wav"), {"npy": str(folder / f"c{i}.npy"), "png": str(folder / f"c{i}.png")}))
     return jobs
 
 
@@ -50,9 +50,9 @@ def test_the_pool_writes_what_this_process_would(fresh, tmp_path):
     assert fresh["pool"] is not None and fresh["size"] == min(2, workers.usable_cpus())
     here = clips(tmp_path / "here", 6)
     assert workers.compute(here, SETTINGS) is None
-    for (_, npy_a, png_a), (_, npy_b, png_b) in zip(pooled, here):
-        assert np.array_equal(np.load(npy_a), np.load(npy_b))
-        assert open(png_a, "rb").read() == open(png_b, "rb").read()
+    for (_, a), (_, b) in zip(pooled, here):
+        assert np.array_equal(np.load(a["npy"]), np.load(b["npy"]))
+        assert open(a["png"], "rb").read() == open(b["png"], "rb").read()
 
 
 def test_an_unusable_file_is_named_with_its_reason(fresh, tmp_path):
@@ -81,7 +81,7 @@ def test_without_worker_processes_it_falls_back_to_this_process(fresh, tmp_path,
     jobs = clips(tmp_path, 3)
     assert workers.process_files(jobs, SETTINGS, cores=4) is None
     assert fresh["broken"] and fresh["pool"] is None
-    assert all(np.load(npy).dtype == np.float32 for _, npy, _ in jobs)
+    assert all(np.load(out["npy"]).dtype == np.float32 for _, out in jobs)
 
 
 def gone(pid, within=5.0):
@@ -105,7 +105,7 @@ def test_a_crashing_decoder_is_named_and_never_crashes_this_process(fresh, tmp_p
     audio, reason = workers.process_files(jobs, SETTINGS, cores=2, file_timeout=60, work=work)
     assert audio == jobs[2][0]
     assert reason == "the decoder crashed (worker killed by signal 11, SIGSEGV)"
-    assert all(os.path.isfile(npy) and os.path.isfile(png) for _, npy, png in jobs[:2])
+    assert all(os.path.isfile(out["npy"]) and os.path.isfile(out["png"]) for _, out in jobs[:2])
     # the next job gets a new pool that works
     assert workers.process_files(clips(tmp_path, 3), SETTINGS, cores=2, file_timeout=60) is None
     assert fresh["pool"] is not None and not fresh["broken"]
@@ -122,8 +122,8 @@ def test_a_hanging_decoder_is_killed_and_named(fresh, tmp_path):
     assert time.monotonic() - began < 30
     assert (audio, reason) == (jobs[1][0], workers.timeout_reason(1))
     assert "longer than 1 s" in reason
-    assert os.path.isfile(jobs[0][1])
-    pid = int(open(jobs[1][1] + ".pid", encoding="ascii").read())  # the retry's worker, hanging on c1
+    assert os.path.isfile(jobs[0][1]["npy"])
+    pid = int(open(jobs[1][1]["npy"] + ".pid", encoding="ascii").read())  # the retry's worker, hanging on c1
     assert gone(pid), "the stuck worker was not killed"
 
 
@@ -144,5 +144,7 @@ def test_run_job_raises_naming_the_crashed_file(fresh, tmp_path, monkeypatch):
     )
     log = tmp_path / "job.log"
     with pytest.raises(WorkflowError, match="c0.wav: the decoder crashed"):
-        workers.run_job(*map(list, zip(*jobs)), SETTINGS, str(log), 2, None, 60)
+        audio = [a for a, _ in jobs]
+        outputs = {form: [out[form] for _, out in jobs] for form in ("npy", "png")}
+        workers.run_job(audio, outputs, SETTINGS, str(log), 2, None, 60)
     assert "c0.wav: the decoder crashed" in log.read_text()
