@@ -21,6 +21,8 @@ DOC = ROOT / "docs" / "configuration.md"
 
 
 def _type(spec):
+    if "oneOf" in spec:
+        return " or ".join(_type(option) for option in spec["oneOf"])
     if "enum" in spec:
         return " \\| ".join(str(v) for v in spec["enum"])
     kind = spec.get("type", "")
