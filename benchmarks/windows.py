@@ -90,7 +90,8 @@ def throughput(tmp, recordings, seconds, cores):
     for i in range(recordings):
         write_long(audio / f"site{i}_{i:02d}.wav", seconds, 22050, 1, seed=i)
     out = tmp / "loop"
-    jobs = [(str(f), str(out / f"{f.stem}.npy"), str(out / f"{f.stem}.png")) for f in sorted(audio.glob("*.wav"))]
+    jobs = [(str(f), {"npy": str(out / f"{f.stem}.npy"), "png": str(out / f"{f.stem}.png")})
+            for f in sorted(audio.glob("*.wav"))]
     spec = tmp / "loop.json"
     spec.write_text(json.dumps({"jobs": jobs, "settings": SETTINGS, "cores": cores, "windows": WINDOWS}))
     loop_wall, _ = run([sys.executable, __file__, "--loop", str(spec)], ROOT)
@@ -115,7 +116,7 @@ def memory(tmp, hours, sr=48000, channels=2):
     path = tmp / "long.wav"
     write_long(path, hours * 3600, sr, channels)
     spec = tmp / "one.json"
-    job = [str(path), str(tmp / "long.npy"), str(tmp / "long.png")]
+    job = [str(path), {"npy": str(tmp / "long.npy"), "png": str(tmp / "long.png")}]
     spec.write_text(json.dumps({"job": job, "settings": {**SETTINGS, "channels": "stereo"}, "windows": WINDOWS}))
     wall, out = run([sys.executable, __file__, "--one", str(spec)], ROOT)
     n = np.load(tmp / "long.npy", mmap_mode="r").shape[0]

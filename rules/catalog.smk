@@ -3,19 +3,20 @@
 # params; windows are labelled here, from the recordings' lengths and the annotation tables), plus
 # the rejected files: those rejected at parse time, and those a spectrogram job found unusable
 # (marked outputs, see scripts/workers.py: run_job), which this job leaves out of every table.
+# The audio files are not inputs: each one's spectrograms are, and those are rewritten whenever
+# the file changes (listing 50,000 audio files as well doubled this rule's cost at every parse,
+# in the DAG and in the checksums Snakemake records after the job). A `run:` rule: the job runs
+# in the Snakemake process (a localrule, see Snakefile), not in a new Python that imports pandas.
 
 
 rule catalog:
     input:
-        audio=all_audio(),
         tables=annotation_tables(),
         pngs=spec_files(listing_branch()),
     output:
         **catalog_outputs(),
     log:
         "logs/catalog.log",
-    conda:
-        "../envs/audio.yaml"
     params:
         files=catalog_rows(),
         rejected=rejected_files(),
@@ -24,5 +25,7 @@ rule catalog:
         windows=windowing(),
         labels=annotation_labels(),
         audio_dir=audio_root,
-    script:
-        "../scripts/make_catalog.py"
+    run:
+        from make_catalog import run_rule
+
+        run_rule(input, output, params, log)

@@ -1,5 +1,6 @@
 # The manifest of each branch (results/final_specs.csv, results/final_spects.csv): one row per
 # clip, from the catalog and the branch's spectrograms. One definition for both branches.
+# `run:` rules (localrules): the job runs in the Snakemake process, not in a new Python.
 for manifest_branch, layout in BRANCHES.items():
 
     rule:
@@ -12,11 +13,11 @@ for manifest_branch, layout in BRANCHES.items():
             layout["manifest"],
         log:
             f"logs/manifest_{manifest_branch}.log",
-        conda:
-            "../envs/audio.yaml"
         params:
             folder=branch_folder(manifest_branch),
             suffix=layout["suffix"],
             channels=CHANNELS,
-        script:
-            "../scripts/make_manifest.py"
+        run:
+            from make_manifest import run_rule
+
+            run_rule(input, output, params, log)

@@ -228,13 +228,27 @@ def late_rejections(rows, pngs, png_folder):
 
 
 def main(rows, rejected, out, windows=None, labels=None, tables=(), audio_dir=None, pngs=(), png_folder=None,
-         on_bad_audio="skip"):
+         on_bad_audio="skip", log=None):
     """Build and write the catalog, classes, split summary and rejected-files tables.
 
     Files that a spectrogram job rejected (``pngs`` marked by
     ``audio_processing.save_rejected``) are left out and listed with the
     parse-time rejections; under ``on_bad_audio: fail`` they stop the job.
+    Called by rule ``catalog`` in the Snakemake process: warnings, and an
+    error's traceback, go to ``log`` (a path; ``None``: stderr).
     """
+    if log is not None:
+        from joblog import logged
+
+        with logged(log) as stream:
+            return write_catalog(rows, rejected, out, windows, labels, tables, audio_dir, pngs, png_folder,
+                                 on_bad_audio, stream)
+    return write_catalog(rows, rejected, out, windows, labels, tables, audio_dir, pngs, png_folder, on_bad_audio,
+                         sys.stderr)
+
+
+def write_catalog(rows, rejected, out, windows, labels, tables, audio_dir, pngs, png_folder, on_bad_audio, log):
+    """The body of :func:`main`; warnings go to the open file ``log``."""
     from audio_io import SILENT_REASON
 
     late = late_rejections(rows, pngs, png_folder) if pngs else {}
@@ -246,7 +260,7 @@ def main(rows, rejected, out, windows=None, labels=None, tables=(), audio_dir=No
     rejected = sorted(list(rejected) + [[path, reason] for path, reason in late.items()])
     table, classes, summary, events = build_catalog(rows, windows, labels, tables, audio_dir)
     for message in splits.class_warnings(table):
-        print(f"warning: {message}", file=sys.stderr)
+        print(f"warning: {message}", file=log)
     for name, frame in [
         ("catalog", table),
         ("classes", classes),
@@ -259,17 +273,18 @@ def main(rows, rejected, out, windows=None, labels=None, tables=(), audio_dir=No
         write_csv(frame, out[name])
 
 
-if "snakemake" in globals():
-    sys.stderr = open(snakemake.log[0], "w")
+def run_rule(input, output, params, log):
+    """The body of rule ``catalog`` (``rules/catalog.smk``): its named fields, handed to :func:`main`."""
     main(
-        snakemake.params.files,
-        snakemake.params.rejected,
-        snakemake.output,
-        snakemake.params.windows,
-        snakemake.params.labels,
-        list(snakemake.input.tables),
-        snakemake.params.audio_dir,
-        list(snakemake.input.pngs),
-        snakemake.params.png_folder,
-        snakemake.params.on_bad_audio,
+        params.files,
+        params.rejected,
+        output,
+        params.windows,
+        params.labels,
+        list(input.tables),
+        params.audio_dir,
+        list(input.pngs),
+        params.png_folder,
+        params.on_bad_audio,
+        log=log[0],
     )

@@ -8,7 +8,6 @@ window (its index in that file), start and end (seconds of the recording).
 """
 
 import os
-import sys
 
 import numpy as np
 
@@ -90,24 +89,25 @@ def build_manifest(catalog, root, folder, suffix, channels=1):
     return table[COLUMNS + WINDOW_COLUMNS if windowed else COLUMNS]
 
 
-def main(catalog_csv, out_csv, folder, suffix, channels):
+def main(catalog_csv, out_csv, folder, suffix, channels, log=None):
     """Build and write one manifest next to the spectrogram folders.
 
     ``folder`` is the branch's spectrogram folder as the workflow names it
     (``results/specs``); the manifest lists paths relative to its own folder.
+    Called by the manifest rules in the Snakemake process: an error's
+    traceback goes to ``log`` (a path), if given.
     """
+    if log is not None:
+        from joblog import logged
+
+        with logged(log):
+            return main(catalog_csv, out_csv, folder, suffix, channels)
     catalog = read_csv(catalog_csv, dtype={"id": str, "author": str, "class": str}, keep_default_na=False)
     root = os.path.dirname(out_csv) or "."
     manifest = build_manifest(catalog, root, os.path.relpath(folder, root), suffix, channels)
     write_csv(manifest, out_csv, durable=True)
 
 
-if "snakemake" in globals():
-    sys.stderr = open(snakemake.log[0], "w")
-    main(
-        snakemake.input.catalog,
-        snakemake.output[0],
-        snakemake.params.folder,
-        snakemake.params.suffix,
-        snakemake.params.channels,
-    )
+def run_rule(input, output, params, log):
+    """The body of the manifest rules (``rules/manifest.smk``): their named fields, handed to :func:`main`."""
+    main(input.catalog, output[0], params.folder, params.suffix, params.channels, log=log[0])
