@@ -547,13 +547,22 @@ def model_branch():
 
 
 def listen_spectrogram(wildcards):
-    """The NPY spectrogram that the listening check turns back into audio (the NPY branch must be on)."""
+    """The NPY spectrogram that the listening check turns back into audio (the NPY branch must be on).
+
+    It inverts one clip of one or two channels at one FFT size: windows and
+    resolutions are refused with a clear error.
+    """
     require_branch("npy")
+    if windowing() is not None or config["spectrogram"]["resolutions"]:
+        raise WorkflowError(
+            "listen: the listening check turns one clip back into audio; it does not handle "
+            "windows.length or spectrogram.resolutions (turn them off in a configuration for listening)"
+        )
     return spec_path("npy", wildcards.id)
 
 
 def listing_branch():
-    """The branch whose spectrograms the catalog, gallery and listening check read (NPY when it is on)."""
+    """The branch whose spectrograms the catalog and the gallery read (NPY when it is on)."""
     return next(iter(BRANCHES))
 
 
