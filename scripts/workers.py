@@ -9,11 +9,13 @@ that lives as long as the Snakemake process: the imports are paid once per
 worker (in a fork server that forks warm workers), every core computes, and
 the bookkeeping keeps the GIL of the Snakemake process to itself.
 
-The pool degrades to computing in the calling process where it cannot help:
-with one core (``--cores 1``, a cluster job of one core), for the first job of
-a process when that job has a single file (a lone ``snakemake
+The pool degrades to computing in the calling process only for the first job
+of a process when that job has a single file (a lone ``snakemake
 results/specs/x.npy``), and where worker processes cannot be started (no
-working semaphores, e.g. a container without ``/dev/shm``).
+working semaphores, e.g. a container without ``/dev/shm``). With one core
+(``--cores 1``, a cluster job of one core) the pool has one worker: it computes
+no faster than the calling process would (which would import librosa all the
+same), but a crashing or hanging decoder is isolated and timed out there too.
 
 A decoder that crashes (a segfault, an out-of-memory kill) or hangs must not
 take the Snakemake process down: a chunk whose worker died, or that takes
@@ -264,7 +266,7 @@ def use_pool(cores, n_files):
     with _lock:
         _state["calls"] += 1
         calls, running = _state["calls"], _state["pool"] is not None
-    return cores >= 2 and (running or n_files >= 2 or calls >= 2)
+    return running or n_files >= 2 or calls >= 2
 
 
 def crash_reason(exitcode):

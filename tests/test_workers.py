@@ -62,15 +62,23 @@ def test_an_unusable_file_is_named_with_its_reason(fresh, tmp_path):
     assert audio == jobs[1][0] and reason
 
 
-def test_one_core_computes_here(fresh, tmp_path):
+def test_one_core_has_a_pool_of_one_worker(fresh, tmp_path):
     assert workers.process_files(clips(tmp_path, 2), SETTINGS, cores=1) is None
-    assert fresh["pool"] is None
+    assert fresh["pool"] is not None and fresh["size"] == 1
+
+
+def test_one_core_still_isolates_a_crashing_decoder(fresh, tmp_path):
+    jobs = clips(tmp_path, 3)
+    work = functools.partial(fake_decoders.segfault_on, "c1.wav")
+    audio, reason = workers.process_files(jobs, SETTINGS, cores=1, file_timeout=60, work=work)
+    assert audio == jobs[1][0] and reason.startswith("the decoder crashed")
+    assert os.path.isfile(jobs[0][1]["npy"])
 
 
 def test_a_lone_file_uses_the_pool_from_the_second_job_on(fresh):
     assert workers.use_pool(2, 1) is False  # `snakemake results/specs/x.npy`: no pool for one file
     assert workers.use_pool(2, 1) is True  # per-file jobs (files_per_job: 1) share it from the second on
-    assert workers.use_pool(1, 32) is False
+    assert workers.use_pool(1, 32) is True  # one core: one worker, so a crash or a hang is isolated there too
 
 
 def test_without_worker_processes_it_falls_back_to_this_process(fresh, tmp_path, monkeypatch):
