@@ -263,6 +263,19 @@ def test_channels_all_needs_one_channel_count(multichannel, tmp_path):
     assert f"spectrogram.channels: all needs the same channel count in every file, but {odd}/{rels[4]} has 2" in out.stdout
 
 
+def test_every_channel_through_the_workflow(multichannel):
+    work, audio, rels, _ = multichannel  # runs last of the multichannel tests: it changes the run's settings
+    (work / "all.yaml").write_text("spectrogram:\n  channels: all\n  resolutions: null\n")
+    run(work, *STAGE, "--cores", "2", "--configfile", "test.yaml", "opts.yaml", "all.yaml")
+    settings = {"sr": 16000, "duration": 0.5, "n_mels": 32, "n_fft": 512, "hop_length": 256, "channels": "all"}
+    clip = rels[0].rsplit(".", 1)[0]
+    x = np.load(work / "results" / "specs" / f"{clip}.npy")
+    assert x.shape == (32, 32, 4)
+    np.testing.assert_array_equal(x, spectrogram_math.spectrogram(audio / rels[0], settings))
+    back = audio_processing.load_png(work / "results" / "spect" / f"{clip}.png", channels=4)
+    assert np.max(np.abs(back - x)) <= 1 / 510 + 1e-7
+
+
 @pytest.fixture(scope="module")
 def png_only(tmp_path_factory):
     """A workflow copy with only the PNG branch, its images drawn at half size; the stage run once."""
