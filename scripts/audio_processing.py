@@ -390,8 +390,11 @@ def rejection(path):
         The file's ``.npy`` or ``.png`` (either branch tells).
     """
     if str(path).endswith(".npy"):
-        x = np.load(path, mmap_mode="r", allow_pickle=False)
-        return bytes(x).decode("utf-8") if x.dtype == np.uint8 else None
+        with open(path, "rb") as f:  # the header tells: a spectrogram is float32, a mark uint8
+            major, _ = np.lib.format.read_magic(f)
+            read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+            _, _, dtype = read_header(f)
+            return f.read().decode("utf-8") if dtype == np.uint8 else None
     from PIL import Image
 
     with Image.open(path) as img:
