@@ -298,6 +298,12 @@ def test_a_branch_that_is_off_is_not_in_the_plan(png_only):
     assert not {"manifest_npy", "stack_npy", "compare_branches", "comparison_page"} & set(rules)
     out = run(work, "-n", "results/model_npy.keras", "--configfile", "test.yaml", check=False)
     assert out.returncode != 0 and "the npy branch is off" in out.stdout
+    (work / "npy.yaml").write_text("branches: [npy]\n")
+    plan = run(work, "-n", "--configfile", "test.yaml", "npy.yaml").stdout
+    rules, ids = planned(work, "--configfile", "test.yaml", "npy.yaml")
+    assert rules["spectrogram"] == len(ids) == len(rels) and rules["stack_npy"] == 1 and rules["train"] == 1
+    assert not {"manifest_png", "train_data", "compare_branches"} & set(rules)
+    assert "results/spect/" not in plan and "results/final_spects.csv" not in plan
 
 
 def test_pixel_table_follows_the_image_size(png_only):
