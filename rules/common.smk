@@ -63,12 +63,11 @@ BRANCHES = {
     for branch, layout in ALL_BRANCHES.items()
     if branch in config["branches"]
 }
-# The optional colour images (image.cmap): a third image form, not a branch (no manifest, no model).
-COLOR = (
-    {"folder": "results/spect_color", "suffix": ".png"}
-    if config["image"]["cmap"] is not None
-    else None
-)
+# Every form of a spectrogram the run writes: the enabled branches and, with image.cmap, the
+# colour images (a third image form, not a branch: no manifest, no model).
+FORMS = dict(BRANCHES)
+if config["image"]["cmap"] is not None:
+    FORMS["color"] = {"folder": "results/spect_color", "suffix": ".png"}
 
 
 def require_branch(branch):
@@ -354,29 +353,15 @@ def branch_folder(branch):
     return lambda wildcards: BRANCHES[branch]["folder"]
 
 
-def spec_path(branch, clip):
-    """The spectrogram of ``clip`` (an id, or ``"{id}"`` for a rule) in ``branch``, ``'npy'`` or ``'png'``."""
-    layout = BRANCHES[branch]
+def spec_path(form, clip):
+    """The spectrogram of ``clip`` (an id, or ``"{id}"`` for a rule) in ``form``: ``'npy'``, ``'png'`` or ``'color'``."""
+    layout = FORMS[form]
     return f"{layout['folder']}/{clip}{layout['suffix']}"
 
 
 def spec_files(branch):
     """Spectrogram paths of one branch for every clip."""
     return [spec_path(branch, clip) for clip in CLIPS]
-
-
-def image_forms():
-    """Each form of a spectrogram the run writes (enabled branches, then ``color``) with its folder and suffix."""
-    forms = dict(BRANCHES)
-    if COLOR is not None:
-        forms["color"] = COLOR
-    return forms
-
-
-def form_path(form, clip):
-    """The file of ``clip`` (an id, or ``"{id}"``) in ``form``: a branch, or ``color``."""
-    layout = image_forms()[form]
-    return f"{layout['folder']}/{clip}{layout['suffix']}"
 
 
 FILES_PER_JOB = config["files_per_job"]
@@ -396,7 +381,7 @@ def spectrogram_rules():
             (
                 "spectrogram",
                 audio_path,
-                {form: form_path(form, "{id}") for form in image_forms()},
+                {form: spec_path(form, "{id}") for form in FORMS},
                 "logs/spectrogram/{id}.log",
             )
         ]
@@ -404,7 +389,7 @@ def spectrogram_rules():
         (
             f"spectrogram_{batch}",
             [f"{AUDIO_DIR}/{CLIPS[clip]}" for clip in clips],
-            {form: [form_path(form, clip) for clip in clips] for form in image_forms()},
+            {form: [spec_path(form, clip) for clip in clips] for form in FORMS},
             f"logs/spectrogram/{batch}.log",
         )
         for batch, clips in BATCHES.items()
@@ -413,7 +398,7 @@ def spectrogram_rules():
 
 def image_settings():
     """The ``image:`` settings when the run writes images (a params value: changing them reruns those jobs), else None."""
-    return config["image"] if set(image_forms()) - {"npy"} else None
+    return config["image"] if set(FORMS) - {"npy"} else None
 
 
 # The run's progress line during the spectrogram stage (scripts/workers.py: Progress), made at

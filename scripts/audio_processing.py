@@ -85,11 +85,19 @@ def from_pixels(pixels, channels=1):
     return np.stack([p[::-1, :] for p in parts], axis=-1)
 
 
-def save_npy(x, path):
-    """Save the float32 array exactly, atomically."""
+def save_npy(x, path, dtype=np.float32):
+    """Save the array exactly as ``dtype`` (float32: a spectrogram), atomically."""
     buf = io.BytesIO()
-    np.save(buf, np.asarray(x, dtype=np.float32), allow_pickle=False)
+    np.save(buf, np.asarray(x, dtype=dtype), allow_pickle=False)
     write_bytes(path, buf.getvalue())
+
+
+def npy_header(f):
+    """Shape and dtype from the header of an open ``.npy`` file, leaving ``f`` at the start of the data."""
+    major, _ = np.lib.format.read_magic(f)
+    read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+    shape, _, dtype = read(f)
+    return tuple(shape), dtype
 
 
 def save_png(x, path):
@@ -97,14 +105,22 @@ def save_png(x, path):
     save_pixels(to_pixels(x), path)
 
 
-def save_pixels(pixels, path, n_windows=None):
-    """Save an 8-bit image (grayscale, or RGB ``(h, w, 3)``) atomically; a strip of ``n_windows`` windows says so."""
+def save_pixels(pixels, path, n_windows=None, text=None):
+    """Save an 8-bit image (grayscale, or RGB ``(h, w, 3)``) atomically.
+
+    A strip of ``n_windows`` windows says so in a text chunk; ``text`` adds
+    other chunks (key → value).
+    """
     from PIL import Image, PngImagePlugin
 
-    info = None
+    chunks = dict(text or {})
     if n_windows is not None:
+        chunks[WINDOWS_KEY] = str(int(n_windows))
+    info = None
+    if chunks:
         info = PngImagePlugin.PngInfo()
-        info.add_text(WINDOWS_KEY, str(int(n_windows)))
+        for key, value in chunks.items():
+            info.add_text(key, value)
     buf = io.BytesIO()
     Image.fromarray(pixels, mode="L" if pixels.ndim == 2 else "RGB").save(buf, format="PNG", optimize=False, pnginfo=info)
     write_bytes(path, buf.getvalue())
@@ -363,22 +379,14 @@ def save_rejected(outputs, reason):
     chunk. The catalog job (:func:`rejection`) leaves the file out of every
     table and lists it, with the reason, in ``results/rejected.csv``.
     """
-    from PIL import Image, PngImagePlugin
-
     reason = " ".join(str(reason).split())
     for form, path in outputs.items():
         if not path:
             continue
         if form == "npy":
-            buf = io.BytesIO()
-            np.save(buf, np.frombuffer(reason.encode("utf-8"), dtype=np.uint8), allow_pickle=False)
-            write_bytes(path, buf.getvalue())
-            continue
-        info = PngImagePlugin.PngInfo()
-        info.add_text(REJECTED_KEY, reason)
-        buf = io.BytesIO()
-        Image.new("L", (1, 1)).save(buf, format="PNG", optimize=False, pnginfo=info)
-        write_bytes(path, buf.getvalue())
+            save_npy(np.frombuffer(reason.encode("utf-8"), dtype=np.uint8), path, dtype=np.uint8)
+        else:
+            save_pixels(np.zeros((1, 1), dtype=np.uint8), path, text={REJECTED_KEY: reason})
 
 
 def rejection(path):
@@ -391,9 +399,7 @@ def rejection(path):
     """
     if str(path).endswith(".npy"):
         with open(path, "rb") as f:  # the header tells: a spectrogram is float32, a mark uint8
-            major, _ = np.lib.format.read_magic(f)
-            read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
-            _, _, dtype = read_header(f)
+            _, dtype = npy_header(f)
             return f.read().decode("utf-8") if dtype == np.uint8 else None
     from PIL import Image
 

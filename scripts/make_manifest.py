@@ -9,8 +9,6 @@ window (its index in that file), start and end (seconds of the recording).
 
 import os
 
-import numpy as np
-
 from tables import read_csv, write_csv
 
 COLUMNS = ["filename", "audio_path", "id", "author", "class", "class_id", "split", "duration", "sample_rate", "shape"]
@@ -19,13 +17,10 @@ WINDOW_COLUMNS = ["window", "start", "end"]
 
 def npy_shape(path):
     """Shape of the array in a ``.npy`` file, read from its header only."""
+    from audio_processing import npy_header
+
     with open(path, "rb") as f:
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, _, _ = np.lib.format.read_array_header_1_0(f)
-        else:
-            shape, _, _ = np.lib.format.read_array_header_2_0(f)
-    return tuple(shape)
+        return npy_header(f)[0]
 
 
 def png_shape(path, channels=1):

@@ -45,16 +45,18 @@ def provenance_path(model_path):
 
 
 def read_provenance(model_path):
-    """The provenance record stored beside a model."""
+    """The provenance record stored beside a model, with its complete ``image:`` settings under ``image``."""
     with open(provenance_path(model_path), encoding="utf-8") as f:
-        return json.load(f)
+        record = json.load(f)
+    record["image"] = complete("image", record.get("config", {}).get("image"))
+    return record
 
 
 def model_input(path, record, x=None):
     """The array a model saw in training for one audio file, or for ``x`` computed from it (PNG models see 8-bit values)."""
     x = spectrogram(path, record["spectrogram"]) if x is None else x
     if record["branch"] == "png":  # as its PNG: drawn at the image size, then 8-bit
-        x = np.rint(resize(x, complete("image", record["config"].get("image"))) * 255.0) / 255.0
+        x = np.rint(resize(x, record["image"]) * 255.0) / 255.0
     x = loaders.with_channel_axis(x).astype(np.float32)
     if list(x.shape) != list(record["input_shape"]):
         raise ValueError(f"{path}: spectrogram shape {x.shape} differs from the model's {tuple(record['input_shape'])}")
