@@ -3,16 +3,17 @@
 # params; windows are labelled here, from the recordings' lengths and the annotation tables), plus
 # the rejected files: those rejected at parse time, and those a spectrogram job found unusable
 # (marked outputs, see scripts/workers.py: run_job), which this job leaves out of every table.
-# The audio files are not inputs: each one's spectrograms are, and those are rewritten whenever
-# the file changes (listing 50,000 audio files as well doubled this rule's cost at every parse,
-# in the DAG and in the checksums Snakemake records after the job). A `run:` rule: the job runs
-# in the Snakemake process (a localrule, see Snakefile), not in a new Python that imports pandas.
+# The inputs are the spectrogram jobs' file facts (results/file_facts/, rewritten whenever a job
+# reruns), not the audio files or the spectrograms: one small table per job holds each file's
+# audio facts and rejection, so the DAG, this job and the checksums Snakemake records after it
+# handle a file per job, not a file per recording. A `run:` rule: the job runs in the Snakemake
+# process (a localrule, see Snakefile), not in a new Python that imports pandas.
 
 
 rule catalog:
     input:
         tables=annotation_tables(),
-        pngs=spec_files(listing_branch()),
+        facts=fact_files(),
     output:
         **catalog_outputs(),
     log:
@@ -20,7 +21,6 @@ rule catalog:
     params:
         files=catalog_rows(),
         rejected=rejected_files(),
-        png_folder=branch_folder(listing_branch()),
         on_bad_audio=config["on_bad_audio"],
         windows=windowing(),
         labels=annotation_labels(),

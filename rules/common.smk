@@ -85,7 +85,12 @@ def windowing():
 
 
 # Modules under scripts/ whose code makes the spectrograms (see code_digest).
-SPECTROGRAM_CODE = ("audio_io.py", "spectrogram_math.py", "audio_processing.py")
+SPECTROGRAM_CODE = (
+    "audio_io.py",
+    "spectrogram_math.py",
+    "audio_processing.py",
+    "file_facts.py",
+)
 
 
 @functools.cache
@@ -366,6 +371,13 @@ def spec_files(branch):
 
 FILES_PER_JOB = config["files_per_job"]
 BATCHES = batches.plan_batches(CLIPS, FILES_PER_JOB) if FILES_PER_JOB > 1 else {}
+# What each spectrogram job made of its files (scripts/file_facts.py), named by its batch (or id).
+FACTS = "results/file_facts/{}.json"
+
+
+def fact_files():
+    """The file-facts table of every spectrogram job: what the catalog and the manifests read."""
+    return [FACTS.format(job) for job in (BATCHES if FILES_PER_JOB > 1 else CLIPS)]
 
 
 def spectrogram_rules():
@@ -373,15 +385,19 @@ def spectrogram_rules():
 
     With ``files_per_job: 1`` one rule with an ``{id}`` wildcard (one job per
     file); otherwise one rule per batch (``spectrogram_b007`` …), each listing
-    its files. The outputs are the enabled branches' spectrograms and, with
-    ``image.cmap``, the colour images.
+    its files. The outputs are the job's file facts (first: Snakemake finds
+    the producer of an aggregate's input by trying a rule's outputs in order),
+    the enabled branches' spectrograms and, with ``image.cmap``, the colour images.
     """
     if FILES_PER_JOB == 1:
         return [
             (
                 "spectrogram",
                 audio_path,
-                {form: spec_path(form, "{id}") for form in FORMS},
+                {
+                    "facts": FACTS.format("{id}"),
+                    **{form: spec_path(form, "{id}") for form in FORMS},
+                },
                 "logs/spectrogram/{id}.log",
             )
         ]
@@ -389,7 +405,10 @@ def spectrogram_rules():
         (
             f"spectrogram_{batch}",
             [f"{AUDIO_DIR}/{CLIPS[clip]}" for clip in clips],
-            {form: [spec_path(form, clip) for clip in clips] for form in FORMS},
+            {
+                "facts": FACTS.format(batch),
+                **{form: [spec_path(form, clip) for clip in clips] for form in FORMS},
+            },
             f"logs/spectrogram/{batch}.log",
         )
         for batch, clips in BATCHES.items()
@@ -401,9 +420,36 @@ def image_settings():
     return config["image"] if set(FORMS) - {"npy"} else None
 
 
+def warm_workers():
+    """Start the spectrogram workers' fork server as soon as Snakemake starts a real local run.
+
+    Its imports (librosa and the rest of workers.PRELOAD: 2-3 s) then overlap with
+    the building of the DAG instead of delaying the first spectrogram job. A
+    watching thread waits for the executor, known only after the parse; a dry run,
+    --touch and a cluster's submitting process start nothing.
+    """
+    import threading
+    import time
+
+    def watch():
+        while workflow.executor_plugin is None:
+            time.sleep(0.05)
+        if workflow.local_exec and not workflow.dryrun and not workflow.touch:
+            import workers
+
+            workers.prestart()
+
+    threading.Thread(target=watch, daemon=True, name="warm-workers").start()
+
+
+warm_workers()
+
+
 # The run's progress line during the spectrogram stage (scripts/workers.py: Progress), made at
-# the first job that finishes, when the DAG knows how many files this run computes.
+# the first job that finishes, when the DAG knows how many files this run computes; its rate
+# counts from the start of the first job (STARTED).
 PROGRESS = []
+STARTED = []
 
 
 def report_progress(n_files):
@@ -417,7 +463,9 @@ def report_progress(n_files):
             for job in jobs
             if job.rule.name.startswith("spectrogram")
         )
-        PROGRESS.append(workers.Progress(max(total, n_files)))
+        PROGRESS.append(
+            workers.Progress(max(total, n_files), start=STARTED[0] if STARTED else None)
+        )
     line = PROGRESS[0].add(n_files)
     if line:
         logger.info(line)
@@ -428,11 +476,15 @@ def compute_spectrograms(input, output, params, log):
 
     file_timeout is not a param: a time limit changes no output, so changing it reruns nothing.
     """
+    import time
+
     from workers import run_job
 
+    if not STARTED:
+        STARTED.append(time.monotonic())
     run_job(
         input.audio,
-        {form: output[form] for form in output.keys()},
+        {form: output[form] for form in FORMS},
         params.settings,
         log[0],
         workflow.cores,
@@ -442,6 +494,8 @@ def compute_spectrograms(input, output, params, log):
         params.on_silent,
         params.image,
         report_progress,
+        output.facts,
+        params.channels,
     )
 
 

@@ -1,5 +1,6 @@
 # The manifest of each branch (results/final_specs.csv, results/final_spects.csv): one row per
-# clip, from the catalog and the branch's spectrograms. One definition for both branches.
+# clip, from the catalog and the shapes in the spectrogram jobs' file facts (results/file_facts/).
+# One definition for both branches.
 # `run:` rules (localrules): the job runs in the Snakemake process, not in a new Python.
 for manifest_branch, layout in BRANCHES.items():
 
@@ -8,15 +9,15 @@ for manifest_branch, layout in BRANCHES.items():
             f"manifest_{manifest_branch}"
         input:
             catalog="results/catalog.csv",
-            specs=spec_files(manifest_branch),
+            facts=fact_files(),
         output:
             layout["manifest"],
         log:
             f"logs/manifest_{manifest_branch}.log",
         params:
+            branch=manifest_branch,
             folder=branch_folder(manifest_branch),
             suffix=layout["suffix"],
-            channels=CHANNELS,
         run:
             from make_manifest import run_rule
 

@@ -1,5 +1,7 @@
 # Spectrograms of every audio file: every enabled branch (and the colour images of image.cmap)
-# from one computation. Every spectrogram is a declared output. With files_per_job: 1 there is
+# from one computation. Every spectrogram is a declared output, and so is the job's table of file
+# facts (results/file_facts/: rejections, audio facts, shapes; scripts/file_facts.py), which the
+# catalog and the manifests read instead of every audio header and spectrogram of the run. With files_per_job: 1 there is
 # one job per file; otherwise the files are grouped into batches by a hash of their id
 # (scripts/batches.py), one rule per batch, so Snakemake's per-job bookkeeping is paid per batch
 # instead of per file. spectrogram_rules() in common.smk gives each rule's files; the rule is
@@ -28,6 +30,7 @@ for spectrogram_rule, audio, outputs, job_log in spectrogram_rules():
             windows=windowing(),
             on_silent=config["on_silent"],
             image=image_settings(),
+            channels=CHANNELS,
             math=code_digest(*SPECTROGRAM_CODE),
         run:
             compute_spectrograms(input, output, params, log)

@@ -209,6 +209,29 @@ def header_seconds(path):
     return info.frames / info.samplerate if info.samplerate > 0 else None
 
 
+def audio_facts(path):
+    """Duration in seconds, original sample rate and channel count of an audio file.
+
+    Read from the header; for formats libsndfile cannot read, librosa decodes
+    the file and the channel count is given as 0 (unknown).
+
+    Returns
+    -------
+    tuple of (float, int, int)
+        ``frames / samplerate`` exactly, the sample rate and the channels.
+    """
+    import soundfile
+
+    try:
+        info = soundfile.info(path)
+        return info.frames / info.samplerate, int(info.samplerate), int(info.channels)
+    except Exception:  # noqa: BLE001 - formats libsndfile cannot read (e.g. some mp3): ask librosa
+        import librosa
+
+        sr = librosa.get_samplerate(path)
+        return librosa.get_duration(path=path), int(sr), 0
+
+
 def header_channels(path):
     """Number of channels of an audio file, from its header (decoding it when the header cannot be read)."""
     import soundfile

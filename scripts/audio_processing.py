@@ -397,11 +397,44 @@ def rejection(path):
     path : str
         The file's ``.npy`` or ``.png`` (either branch tells).
     """
+    return read_spectrogram_file(path)[1]
+
+
+def read_spectrogram_file(path, channels=1):
+    """Shape of the array in a spectrogram file of either branch, or why its job rejected the file.
+
+    One look at the file: the header of a ``.npy`` (a spectrogram is float32,
+    the mark of :func:`save_rejected` uint8), the size and text chunks of a
+    ``.png``. A PNG's shape is that of the array behind it (:func:`load_png`):
+    a stereo clip's stacked channels give ``(height // 2, width, 2)``, a strip
+    of windows ``(n_windows, ...)``, each window shaped as a clip's.
+
+    Parameters
+    ----------
+    path : str
+        A ``.npy`` or ``.png`` of the workflow.
+    channels : int
+        Channels per array (a PNG stacks them vertically).
+
+    Returns
+    -------
+    shape : tuple of int or None
+        The array's shape; ``None`` for a rejected file.
+    reason : str or None
+        Why the file was rejected; ``None`` for a real spectrogram.
+    """
     if str(path).endswith(".npy"):
-        with open(path, "rb") as f:  # the header tells: a spectrogram is float32, a mark uint8
-            _, dtype = npy_header(f)
-            return f.read().decode("utf-8") if dtype == np.uint8 else None
+        with open(path, "rb") as f:
+            shape, dtype = npy_header(f)
+            return (None, f.read().decode("utf-8")) if dtype == np.uint8 else (shape, None)
     from PIL import Image
 
     with Image.open(path) as img:
-        return getattr(img, "text", {}).get(REJECTED_KEY)
+        reason = getattr(img, "text", {}).get(REJECTED_KEY)
+        width, height = img.size
+        n_windows = png_windows(img)
+    if reason is not None:
+        return None, reason
+    width = width if n_windows is None else width // n_windows
+    shape = (height, width) if channels == 1 else (height // channels, width, channels)
+    return (shape if n_windows is None else (n_windows,) + shape), None

@@ -18,6 +18,7 @@ import pandas as pd
 import annotations
 import splits
 from tables import write_csv
+from audio_io import audio_facts
 from discovery import file_id
 from labelling import class_ids
 
@@ -25,20 +26,6 @@ from labelling import class_ids
 TABLE_COLUMNS = ["id", "audio_path", "class", "class_id", "author", "split"]
 #: Columns added to the catalog (and the manifests) when recordings are cut into windows.
 WINDOW_COLUMNS = ["window", "start", "end"]
-
-
-def audio_facts(path):
-    """Duration in seconds, original sample rate and channel count of an audio file."""
-    import soundfile
-
-    try:
-        info = soundfile.info(path)
-        return info.frames / info.samplerate, int(info.samplerate), int(info.channels)
-    except Exception:  # formats libsndfile cannot read (e.g. some mp3): ask librosa
-        import librosa
-
-        sr = librosa.get_samplerate(path)
-        return librosa.get_duration(path=path), int(sr), 0
 
 
 def file_table(relpaths, pairs, split, audio_dir):
@@ -101,7 +88,7 @@ def single_file_classes(table):
     ]
 
 
-def build_catalog(rows, windows=None, labels=None, tables=(), audio_dir=None):
+def build_catalog(rows, windows=None, labels=None, tables=(), audio_dir=None, facts=None):
     """The catalog: the rows of :func:`file_table` plus audio facts, and its two summaries.
 
     Parameters
@@ -116,6 +103,10 @@ def build_catalog(rows, windows=None, labels=None, tables=(), audio_dir=None):
         Raven selection tables of the run (``from: annotations`` without a CSV).
     audio_dir : str or None
         The audio folder (Raven tables beside the recordings are matched there).
+    facts : dict or None
+        Audio path → its entry of the spectrogram jobs' file facts
+        (``file_facts.read_facts``), for the duration, sample rate and
+        channels; ``None``: read them from the audio headers.
 
     Returns
     -------
@@ -131,7 +122,11 @@ def build_catalog(rows, windows=None, labels=None, tables=(), audio_dir=None):
         With annotations, every annotated event (id, start, end, class).
     """
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS).astype({"class_id": int})
-    facts = [audio_facts(path) for path in table["audio_path"]]
+    if facts is None:
+        facts = [audio_facts(path) for path in table["audio_path"]]
+    else:
+        facts = [(facts[path]["duration"], facts[path]["sample_rate"], facts[path]["channels"])
+                 for path in table["audio_path"]]
     table["duration"] = [round(d, 6) for d, _, _ in facts]
     table["sample_rate"] = [sr for _, sr, _ in facts]
     table["channels"] = [ch for _, _, ch in facts]
@@ -203,37 +198,26 @@ def rejected_table(rejected):
     return pd.DataFrame(sorted(rejected), columns=["file", "reason"])
 
 
-def late_rejections(rows, pngs, png_folder):
+def late_rejections(facts):
     """Files their spectrogram job rejected (``audio_processing.save_rejected``): audio path → reason.
 
     Parameters
     ----------
-    rows : list of list
-        The rows of :func:`file_table`.
-    pngs : list of str
-        The PNG of every file (``{png_folder}/{id}.png``).
-    png_folder : str
-        Their folder.
+    facts : dict
+        Audio path → entry of the spectrogram jobs' file facts (``file_facts.read_facts``).
     """
-    from audio_processing import rejection
-
-    audio_of = {row[0]: row[1] for row in rows}
-    late = {}
-    for png in pngs:
-        reason = rejection(png)
-        if reason is not None:
-            clip = os.path.splitext(os.path.relpath(png, png_folder))[0].replace(os.sep, "/")
-            late[audio_of[clip]] = reason
-    return late
+    return {path: entry["rejected"] for path, entry in facts.items() if entry["rejected"] is not None}
 
 
-def main(rows, rejected, out, windows=None, labels=None, tables=(), audio_dir=None, pngs=(), png_folder=None,
+def main(rows, rejected, out, windows=None, labels=None, tables=(), audio_dir=None, facts=(),
          on_bad_audio="skip", log=None):
     """Build and write the catalog, classes, split summary and rejected-files tables.
 
-    Files that a spectrogram job rejected (``pngs`` marked by
-    ``audio_processing.save_rejected``) are left out and listed with the
+    ``facts`` are the spectrogram jobs' file-facts files (``file_facts``): the
+    audio facts of every file, and the files a job rejected
+    (``audio_processing.save_rejected``), which are left out and listed with the
     parse-time rejections; under ``on_bad_audio: fail`` they stop the job.
+    Without ``facts`` the audio headers are read.
     Called by rule ``catalog`` in the Snakemake process: warnings, and an
     error's traceback, go to ``log`` (a path; ``None``: stderr).
     """
@@ -241,24 +225,25 @@ def main(rows, rejected, out, windows=None, labels=None, tables=(), audio_dir=No
         from joblog import logged
 
         with logged(log) as stream:
-            return write_catalog(rows, rejected, out, windows, labels, tables, audio_dir, pngs, png_folder,
-                                 on_bad_audio, stream)
-    return write_catalog(rows, rejected, out, windows, labels, tables, audio_dir, pngs, png_folder, on_bad_audio,
-                         sys.stderr)
+            return write_catalog(rows, rejected, out, windows, labels, tables, audio_dir, facts, on_bad_audio,
+                                 stream)
+    return write_catalog(rows, rejected, out, windows, labels, tables, audio_dir, facts, on_bad_audio, sys.stderr)
 
 
-def write_catalog(rows, rejected, out, windows, labels, tables, audio_dir, pngs, png_folder, on_bad_audio, log):
+def write_catalog(rows, rejected, out, windows, labels, tables, audio_dir, facts, on_bad_audio, log):
     """The body of :func:`main`; warnings go to the open file ``log``."""
     from audio_io import SILENT_REASON
+    from file_facts import read_facts
 
-    late = late_rejections(rows, pngs, png_folder) if pngs else {}
+    facts = read_facts(facts) if facts else None
+    late = late_rejections(facts) if facts else {}
     failing = {path: reason for path, reason in late.items() if reason != SILENT_REASON}
     if failing and on_bad_audio == "fail":
         path, reason = min(failing.items())
         raise ValueError(f"{path}: {reason}; fix or remove it, or set on_bad_audio: skip")
     rows = [row for row in rows if row[1] not in late]
     rejected = sorted(list(rejected) + [[path, reason] for path, reason in late.items()])
-    table, classes, summary, events = build_catalog(rows, windows, labels, tables, audio_dir)
+    table, classes, summary, events = build_catalog(rows, windows, labels, tables, audio_dir, facts)
     for message in splits.class_warnings(table):
         print(f"warning: {message}", file=log)
     for name, frame in [
@@ -283,8 +268,7 @@ def run_rule(input, output, params, log):
         params.labels,
         list(input.tables),
         params.audio_dir,
-        list(input.pngs),
-        params.png_folder,
+        list(input.facts),
         params.on_bad_audio,
         log=log[0],
     )

@@ -5,6 +5,10 @@ manifest's folder), audio_path, id, author, class, class_id, split, duration,
 sample_rate (of the original file) and shape (of the array, e.g. ``64x63``).
 With ``windows:``, one row per window: its recording's file, and the columns
 window (its index in that file), start and end (seconds of the recording).
+
+The shapes come from the spectrogram jobs' file facts (``file_facts``), which
+each job wrote when it made the files: the manifest reads a small table per
+job, not every spectrogram of the run.
 """
 
 import os
@@ -15,58 +19,20 @@ COLUMNS = ["filename", "audio_path", "id", "author", "class", "class_id", "split
 WINDOW_COLUMNS = ["window", "start", "end"]
 
 
-def npy_shape(path):
-    """Shape of the array in a ``.npy`` file, read from its header only."""
-    from audio_processing import npy_header
-
-    with open(path, "rb") as f:
-        return npy_header(f)[0]
-
-
-def png_shape(path, channels=1):
-    """Shape of the array behind a PNG of the PNG branch (stereo is stacked vertically).
-
-    A strip of windows (``audio_processing.process_windows``) gives
-    ``(n_windows, ...)``, each window shaped as a clip's.
-    """
-    from PIL import Image
-
-    from audio_processing import png_windows
-
-    with Image.open(path) as img:
-        width, height = img.size
-        n_windows = png_windows(img)
-    width = width if n_windows is None else width // n_windows
-    shape = (height, width) if channels == 1 else (height // channels, width, channels)
-    return shape if n_windows is None else (n_windows,) + shape
-
-
-def array_shape(path, channels=1):
-    """Shape of the array behind a spectrogram file of either branch (``.npy`` or ``.png``)."""
-    return npy_shape(path) if str(path).endswith(".npy") else png_shape(path, channels)
-
-
-def example_shape(path, channels=1, windowed=False):
-    """Shape of one training example of a file: the array, or one window of it."""
-    shape = array_shape(path, channels)
-    return shape[1:] if windowed else shape
-
-
-def build_manifest(catalog, root, folder, suffix, channels=1):
+def build_manifest(catalog, folder, suffix, shapes):
     """Rows of a branch's manifest.
 
     Parameters
     ----------
     catalog : pandas.DataFrame
         The table of ``results/catalog.csv``.
-    root : str
-        Folder of the manifest (``results``); spectrogram paths are relative to it.
     folder : str
-        Folder of the branch's spectrograms, relative to ``root`` (``specs``).
+        Folder of the branch's spectrograms, relative to the manifest's folder (``specs``).
     suffix : str
         Their suffix (``.npy`` or ``.png``).
-    channels : int
-        Channels per array (2 for stereo).
+    shapes : dict
+        Audio path → shape of the array in the branch's file (a strip of
+        windows: ``(n_windows, ...)``), as in the file facts.
 
     Returns
     -------
@@ -76,33 +42,39 @@ def build_manifest(catalog, root, folder, suffix, channels=1):
     table = catalog.copy()
     table["filename"] = [f"{folder}/{clip}{suffix}" for clip in table["id"]]
     windowed = "window" in table.columns
-    shapes = {
-        name: "x".join(str(n) for n in example_shape(os.path.join(root, name), channels, windowed))
-        for name in table["filename"].unique()
-    }
-    table["shape"] = table["filename"].map(shapes)
+    text = {path: "x".join(str(n) for n in (shape[1:] if windowed else shape)) for path, shape in shapes.items()}
+    table["shape"] = table["audio_path"].map(text)
+    missing = table.loc[table["shape"].isna(), "audio_path"]
+    if len(missing):
+        raise ValueError(f"{missing.iloc[0]}: no shape in the spectrogram jobs' file facts "
+                         "(results/file_facts/); delete its spectrograms to have them made again")
     return table[COLUMNS + WINDOW_COLUMNS if windowed else COLUMNS]
 
 
-def main(catalog_csv, out_csv, folder, suffix, channels, log=None):
+def main(catalog_csv, out_csv, folder, suffix, branch, facts, log=None):
     """Build and write one manifest next to the spectrogram folders.
 
     ``folder`` is the branch's spectrogram folder as the workflow names it
     (``results/specs``); the manifest lists paths relative to its own folder.
-    Called by the manifest rules in the Snakemake process: an error's
-    traceback goes to ``log`` (a path), if given.
+    ``facts`` are the spectrogram jobs' file-facts files, ``branch`` the form
+    whose shapes they give (``npy`` or ``png``). Called by the manifest rules
+    in the Snakemake process: an error's traceback goes to ``log`` (a path), if given.
     """
     if log is not None:
         from joblog import logged
 
         with logged(log):
-            return main(catalog_csv, out_csv, folder, suffix, channels)
+            return main(catalog_csv, out_csv, folder, suffix, branch, facts)
+    from file_facts import read_facts
+
     catalog = read_csv(catalog_csv, dtype={"id": str, "author": str, "class": str}, keep_default_na=False)
+    entries = read_facts(facts)
+    shapes = {path: entry["shapes"][branch] for path, entry in entries.items() if entry["rejected"] is None}
     root = os.path.dirname(out_csv) or "."
-    manifest = build_manifest(catalog, root, os.path.relpath(folder, root), suffix, channels)
+    manifest = build_manifest(catalog, os.path.relpath(folder, root), suffix, shapes)
     write_csv(manifest, out_csv, durable=True)
 
 
 def run_rule(input, output, params, log):
     """The body of the manifest rules (``rules/manifest.smk``): their named fields, handed to :func:`main`."""
-    main(input.catalog, output[0], params.folder, params.suffix, params.channels, log=log[0])
+    main(input.catalog, output[0], params.folder, params.suffix, params.branch, list(input.facts), log=log[0])

@@ -217,6 +217,25 @@ def _death_watch(context):
     return context.get_start_method() == "forkserver", os.getpid()
 
 
+def prestart():
+    """Start this process's fork server now, in the background, so that the first job finds it warm.
+
+    The fork server imports :data:`PRELOAD` (2-3 s) once; started while
+    Snakemake still builds its DAG, that time overlaps with the DAG instead of
+    delaying the first spectrogram job. Does nothing where there is no fork
+    server (spawn) or it cannot be started (the pool then finds out itself).
+    """
+    context = _context()
+    if context.get_start_method() != "forkserver":
+        return
+    import multiprocessing.forkserver
+
+    try:
+        multiprocessing.forkserver.ensure_running()
+    except (OSError, ValueError):
+        pass
+
+
 def get_pool(size):
     """This process's pool of ``size`` warm workers, created on first use (thread-safe).
 
@@ -458,7 +477,7 @@ def as_list(paths):
 
 
 def run_job(audio, outputs, settings, log, cores, windows=None, file_timeout=None, on_bad_audio="fail",
-            on_silent="keep", image=None, progress=None):
+            on_silent="keep", image=None, progress=None, facts=None, channels=1):
     """The body of a spectrogram job: every output of every file, one computation each.
 
     Called by the spectrogram rules (``rules/spectrogram.smk``) in a thread of
@@ -500,6 +519,11 @@ def run_job(audio, outputs, settings, log, cores, windows=None, file_timeout=Non
     progress : callable or None
         Called with the number of files once the job's files are done (the
         run's progress line, see :class:`Progress`).
+    facts : str or None
+        Where to write the job's file facts (``file_facts.write_job_facts``:
+        rejections, audio facts and shapes, which the catalog and manifests read).
+    channels : int
+        Channels per spectrogram array (for the shapes of the facts).
 
     Raises
     ------
@@ -536,6 +560,10 @@ def run_job(audio, outputs, settings, log, cores, windows=None, file_timeout=Non
     if notes:
         with open(log, "w", encoding="utf-8") as f:
             f.write("".join(notes))
+    if facts is not None:
+        from file_facts import write_job_facts
+
+        write_job_facts(facts, files, paths, channels)
     if progress is not None:
         progress(len(files))
 
@@ -555,13 +583,16 @@ class Progress:
         Fewest seconds between two lines.
     clock : callable
         The time in seconds (``time.monotonic``; tests pass their own).
+    start : float or None
+        When the work began, on ``clock`` (the first job's start; ``None``: now).
+        The rate counts from there, not from the first job's end.
     """
 
-    def __init__(self, total, interval=10.0, clock=None):
+    def __init__(self, total, interval=10.0, clock=None, start=None):
         self.total = total
         self.interval = interval
         self.clock = clock or time.monotonic
-        self.start = self.clock()
+        self.start = self.clock() if start is None else start
         self.last = self.start
         self.done = 0
         self.lock = threading.Lock()

@@ -21,8 +21,8 @@ def test_an_error_in_a_job_of_the_snakemake_process_goes_to_its_log_and_on(tmp_p
 
 def test_manifest_rule_body_reads_the_named_fields_and_logs_a_missing_catalog(tmp_path):
     log = tmp_path / "manifest.log"
-    job = types.SimpleNamespace(catalog=str(tmp_path / "absent.csv"))
-    params = types.SimpleNamespace(folder=str(tmp_path / "specs"), suffix=".npy", channels=1)
+    job = types.SimpleNamespace(catalog=str(tmp_path / "absent.csv"), facts=[])
+    params = types.SimpleNamespace(folder=str(tmp_path / "specs"), suffix=".npy", branch="npy")
     with pytest.raises(FileNotFoundError):
         make_manifest.run_rule(job, [str(tmp_path / "final_specs.csv")], params, [str(log)])
     assert "absent.csv" in log.read_text()
