@@ -1,9 +1,13 @@
-"""The catalog and manifest jobs run in the Snakemake process (`run:` rules): what reaches their log."""
+"""The catalog and manifest jobs: what reaches their log, and the file facts of the spectrogram jobs they read."""
 
 import types
 
+import numpy as np
 import pytest
+import soundfile as sf
 
+import audio_processing
+import file_facts
 import joblog
 import make_manifest
 
@@ -28,3 +32,80 @@ def test_manifest_rule_body_reads_the_named_fields_and_logs_a_missing_catalog(tm
     assert "absent.csv" in log.read_text()
     assert not (tmp_path / "final_specs.csv").exists()
 
+
+
+# --- the file facts of the spectrogram jobs (scripts/file_facts.py) ---------------------------------
+
+SETTINGS = {"sr": 16000, "duration": 0.5, "n_mels": 32, "n_fft": 512, "hop_length": 256}
+
+
+def made(tmp_path, name, settings, windows=None, image=None, seconds=0.5, stereo=False):
+    """A clip (or a longer recording cut into windows) and its outputs in both branches."""
+    import soundfile as sf
+
+    from workflow import tone_clip
+
+    audio = tmp_path / f"{name}.wav"
+    sf.write(audio, tone_clip(500.0, seconds=seconds, stereo=stereo), 16000)
+    outputs = {"npy": str(tmp_path / f"{name}.npy"), "png": str(tmp_path / f"{name}.png")}
+    if windows is None:
+        audio_processing.process_file(audio, outputs, settings, image=image)
+    else:
+        audio_processing.process_windows(audio, outputs, settings, windows, image=image)
+    return str(audio), outputs
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["clip", "stereo", "windows", "resized"],
+)
+def test_facts_give_the_shapes_of_the_arrays_the_files_hold(tmp_path, kind):
+    settings, windows, image, channels = SETTINGS, None, None, 1
+    if kind == "stereo":
+        settings, channels = {**SETTINGS, "channels": "stereo"}, 2
+    if kind == "windows":
+        settings, windows = {k: v for k, v in SETTINGS.items() if k != "duration"}, {"length": 0.5, "hop": 0.25, "last": "pad"}
+    if kind == "resized":
+        image = {"scale": 0.5}
+    audio, outputs = made(tmp_path, kind, settings, windows, image, seconds=1.3, stereo=kind == "stereo")
+    entry = file_facts.file_facts(audio, outputs, channels)
+    assert entry["rejected"] is None
+    assert entry["shapes"]["npy"] == list(np.load(outputs["npy"]).shape)
+    assert entry["shapes"]["png"] == list(audio_processing.load_png(outputs["png"], channels).shape)
+    info = sf.info(audio)
+    assert entry["duration"] == info.frames / info.samplerate and entry["sample_rate"] == 16000
+    assert entry["channels"] == (2 if kind == "stereo" else 1)
+    if kind == "resized":
+        assert entry["shapes"]["png"] == [16, 16] and entry["shapes"]["npy"] == [32, 32]
+    if kind == "windows":
+        assert entry["shapes"]["npy"][0] == 5
+
+
+def test_facts_of_a_rejected_file_give_its_reason(tmp_path):
+    outputs = {"npy": str(tmp_path / "bad.npy"), "png": str(tmp_path / "bad.png")}
+    audio_processing.save_rejected(outputs, "the decoder crashed (signal 11)")
+    assert file_facts.file_facts(str(tmp_path / "bad.wav"), outputs) == {"rejected": "the decoder crashed (signal 11)"}
+    only_png = {"png": outputs["png"]}  # a PNG-only run tells it from the PNG
+    assert file_facts.file_facts(str(tmp_path / "bad.wav"), only_png)["rejected"] == "the decoder crashed (signal 11)"
+
+
+def test_job_facts_are_the_same_bytes_for_the_same_outputs_and_merge_across_jobs(tmp_path):
+    a, out_a = made(tmp_path, "a", SETTINGS)
+    b, out_b = made(tmp_path, "b", SETTINGS)
+    paths = {form: [out_a[form], out_b[form]] for form in out_a}
+    file_facts.write_job_facts(str(tmp_path / "j1.json"), [a, b], paths)
+    first = (tmp_path / "j1.json").read_bytes()
+    file_facts.write_job_facts(str(tmp_path / "j1.json"), [a, b], paths)
+    assert (tmp_path / "j1.json").read_bytes() == first
+    file_facts.write_job_facts(str(tmp_path / "j2.json"), [a], {form: [p[0]] for form, p in paths.items()})
+    merged = file_facts.read_facts([str(tmp_path / "j1.json"), str(tmp_path / "j2.json")])
+    assert sorted(merged) == sorted([a, b]) and merged[b]["shapes"]["npy"] == [32, 32]
+
+
+def test_manifest_names_a_file_without_facts(tmp_path):
+    import pandas as pd
+
+    catalog = pd.DataFrame({"id": ["x"], "audio_path": ["d/x.wav"], "author": ["a"], "class": ["c"], "class_id": [0],
+                            "split": ["train"], "duration": [1.0], "sample_rate": [8000]})
+    with pytest.raises(ValueError, match="d/x.wav: no shape in the spectrogram jobs' file facts"):
+        make_manifest.build_manifest(catalog, "specs", ".npy", {})

@@ -125,6 +125,28 @@ def test_changed_audio_reruns_only_its_spectrogram(clone):
     assert set(rules) == AGGREGATES | {"spectrogram"} and rules["spectrogram"] == 1
 
 
+def test_incremental_runs_write_the_tables_of_a_clean_run(built, clone):
+    """A file changed and changed back: every aggregate holds the clean run's bytes (its audio folder aside)."""
+    work, audio, rels = clone
+    clean, clean_audio, _ = built
+    target = audio / rels[0]
+    original = target.read_bytes()
+    sr = sf.info(target).samplerate
+    sf.write(target, tone_clip(1234.0, sr=sr, seconds=0.7, seed=99), sr)
+    run(work, *STAGE, "--cores", "2", "--configfile", "test.yaml")
+    changed = read_manifest(work / "results" / "final_specs.csv")
+    assert changed.loc[changed["audio_path"] == str(target), "duration"].item() == pytest.approx(0.7)
+    target.write_bytes(original)
+    run(work, *STAGE, "--cores", "2", "--configfile", "test.yaml")
+    names = ["catalog.csv", "classes.csv", "split_summary.csv", "rejected.csv", "final_specs.csv", "final_spects.csv",
+             "train_data.csv"]
+    names += [str(p.relative_to(clean / "results")) for p in sorted((clean / "results" / "file_facts").rglob("*.json"))]
+    assert len(names) == 7 + len(rels)
+    for name in names:
+        got = (work / "results" / name).read_bytes().replace(str(audio).encode(), str(clean_audio).encode())
+        assert got == (clean / "results" / name).read_bytes(), name
+
+
 def test_touch_alone_plans_nothing(clone):
     work, audio, rels = clone
     (audio / rels[1]).touch()
