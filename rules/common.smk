@@ -371,8 +371,11 @@ def spec_files(branch):
 
 FILES_PER_JOB = config["files_per_job"]
 BATCHES = batches.plan_batches(CLIPS, FILES_PER_JOB) if FILES_PER_JOB > 1 else {}
-# What each spectrogram job made of its files (scripts/file_facts.py), named by its batch (or id).
-FACTS = "results/file_facts/{}.json"
+# What each spectrogram job made of its files (scripts/file_facts.py), named by its batch (or id),
+# in a folder named by the forms the jobs write: the aggregates ask for the facts only, and
+# Snakemake looks for a job's missing outputs only among the files a needed job asks for, so a
+# branch turned on (or off) must change the facts' paths for the jobs to run again.
+FACTS = "results/file_facts/" + "-".join(FORMS) + "/{}.json"
 
 
 def fact_files():

@@ -1,8 +1,8 @@
 # The manifest of each branch (results/final_specs.csv, results/final_spects.csv): one row per
 # clip, from the catalog and the shapes in the spectrogram jobs' file facts (results/file_facts/).
-# The branch's spectrograms are inputs although the job reads none of them: Snakemake looks for a
-# job's missing outputs only among those a needed job asks for, so without them a branch turned
-# on after a run would get a manifest of files never made. One definition for both branches.
+# The spectrograms are not inputs: the facts stand for them (100 files instead of 3,000 for
+# Snakemake to match to their producers at every parse; a branch turned on changes the facts'
+# folder, see FACTS in common.smk). One definition for both branches.
 # `run:` rules (localrules): the job runs in the Snakemake process, not in a new Python.
 for manifest_branch, layout in BRANCHES.items():
 
@@ -12,7 +12,6 @@ for manifest_branch, layout in BRANCHES.items():
         input:
             catalog="results/catalog.csv",
             facts=fact_files(),
-            specs=spec_files(manifest_branch),
         output:
             layout["manifest"],
         log:

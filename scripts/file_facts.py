@@ -1,6 +1,6 @@
 """What each spectrogram job made of its files: the table the catalog and the manifests are built from.
 
-Every spectrogram job writes one small JSON file (``results/file_facts/{job}.json``)
+Every spectrogram job writes one small JSON file (``results/file_facts/{forms}/{job}.json``)
 beside its spectrograms, one entry per audio file of the job:
 
 - a file the job rejected (``audio_processing.save_rejected``):
@@ -69,7 +69,7 @@ def write_job_facts(path, files, outputs, channels=1):
     Parameters
     ----------
     path : str
-        The job's ``results/file_facts/{job}.json``.
+        The job's ``results/file_facts/{forms}/{job}.json``.
     files : list of str
         The job's audio files.
     outputs : dict
