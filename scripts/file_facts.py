@@ -63,13 +63,11 @@ def file_facts(audio, outputs, channels=1):
     }
 
 
-def write_job_facts(path, files, outputs, channels=1):
-    """Write the facts of one job's files (in the job's order) to ``path``, atomically.
+def job_facts(files, outputs, channels=1):
+    """The entries of one job's files, in the job's order: audio path → :func:`file_facts`.
 
     Parameters
     ----------
-    path : str
-        The job's ``results/file_facts/{forms}/{job}.json``.
     files : list of str
         The job's audio files.
     outputs : dict
@@ -77,12 +75,16 @@ def write_job_facts(path, files, outputs, channels=1):
     channels : int
         See :func:`file_facts`.
     """
-    from atomic import write_bytes
-
-    entries = {
+    return {
         audio: file_facts(audio, {form: paths[i] for form, paths in outputs.items()}, channels)
         for i, audio in enumerate(files)
     }
+
+
+def write_facts(path, entries):
+    """Write a job's entries (:func:`job_facts`) to its facts file, atomically, in a fixed order of keys."""
+    from atomic import write_bytes
+
     write_bytes(path, (json.dumps({"files": entries}, sort_keys=True) + "\n").encode("utf-8"))
 
 

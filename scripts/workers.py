@@ -471,6 +471,27 @@ def process_files(jobs, settings, cores, windows=None, file_timeout=None, work=p
     return None
 
 
+def read_facts_on_pool(files, outputs, channels, file_timeout=None):
+    """``file_facts.job_facts`` of a job's files, read by a worker of the pool when one is running.
+
+    Reading a job's 30 to 100 file headers takes milliseconds, but in the
+    Snakemake process they add up to seconds of its one busy core over a
+    run; a worker reads them instead while this thread waits. Without a
+    running pool, or if it fails, this process reads them.
+    """
+    from file_facts import job_facts
+
+    with _lock:
+        pool = _state["pool"]
+    if pool is not None:
+        file_timeout = default_file_timeout() if file_timeout is None else file_timeout
+        try:
+            return pool.submit(job_facts, files, outputs, channels).result(timeout=len(files) * file_timeout)
+        except Exception:  # noqa: BLE001 - a broken or torn-down pool: read them here
+            pass
+    return job_facts(files, outputs, channels)
+
+
 def as_list(paths):
     """A job's file or files as a list (a rule with one file per job names a single path)."""
     return [paths] if isinstance(paths, str) else list(paths)
@@ -520,7 +541,7 @@ def run_job(audio, outputs, settings, log, cores, windows=None, file_timeout=Non
         Called with the number of files once the job's files are done (the
         run's progress line, see :class:`Progress`).
     facts : str or None
-        Where to write the job's file facts (``file_facts.write_job_facts``:
+        Where to write the job's file facts (``file_facts.write_facts``, read by :func:`read_facts_on_pool`:
         rejections, audio facts and shapes, which the catalog and manifests read).
     channels : int
         Channels per spectrogram array (for the shapes of the facts).
@@ -561,9 +582,9 @@ def run_job(audio, outputs, settings, log, cores, windows=None, file_timeout=Non
         with open(log, "w", encoding="utf-8") as f:
             f.write("".join(notes))
     if facts is not None:
-        from file_facts import write_job_facts
+        from file_facts import write_facts
 
-        write_job_facts(facts, files, paths, channels)
+        write_facts(facts, read_facts_on_pool(files, paths, channels, file_timeout))
     if progress is not None:
         progress(len(files))
 

@@ -10,6 +10,7 @@ import audio_processing
 import file_facts
 import joblog
 import make_manifest
+import workers
 
 
 def test_an_error_in_a_job_of_the_snakemake_process_goes_to_its_log_and_on(tmp_path):
@@ -93,11 +94,11 @@ def test_job_facts_are_the_same_bytes_for_the_same_outputs_and_merge_across_jobs
     a, out_a = made(tmp_path, "a", SETTINGS)
     b, out_b = made(tmp_path, "b", SETTINGS)
     paths = {form: [out_a[form], out_b[form]] for form in out_a}
-    file_facts.write_job_facts(str(tmp_path / "j1.json"), [a, b], paths)
+    file_facts.write_facts(str(tmp_path / "j1.json"), file_facts.job_facts([a, b], paths))
     first = (tmp_path / "j1.json").read_bytes()
-    file_facts.write_job_facts(str(tmp_path / "j1.json"), [a, b], paths)
+    file_facts.write_facts(str(tmp_path / "j1.json"), workers.read_facts_on_pool([a, b], paths, 1))
     assert (tmp_path / "j1.json").read_bytes() == first
-    file_facts.write_job_facts(str(tmp_path / "j2.json"), [a], {form: [p[0]] for form, p in paths.items()})
+    file_facts.write_facts(str(tmp_path / "j2.json"), file_facts.job_facts([a], {form: [p[0]] for form, p in paths.items()}))
     merged = file_facts.read_facts([str(tmp_path / "j1.json"), str(tmp_path / "j2.json")])
     assert sorted(merged) == sorted([a, b]) and merged[b]["shapes"]["npy"] == [32, 32]
 

@@ -53,6 +53,12 @@ def test_the_pool_writes_what_this_process_would(fresh, tmp_path):
     for (_, a), (_, b) in zip(pooled, here):
         assert np.array_equal(np.load(a["npy"]), np.load(b["npy"]))
         assert open(a["png"], "rb").read() == open(b["png"], "rb").read()
+    files = [audio for audio, _ in pooled]
+    outputs = {form: [out[form] for _, out in pooled] for form in ("npy", "png")}
+    import file_facts
+
+    assert fresh["pool"] is not None  # the facts are read by a worker, and are what this process reads
+    assert workers.read_facts_on_pool(files, outputs, 1) == file_facts.job_facts(files, outputs, 1)
 
 
 def test_an_unusable_file_is_named_with_its_reason(fresh, tmp_path):
