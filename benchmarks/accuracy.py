@@ -4,7 +4,7 @@ For each dataset the workflow runs, with the default training settings, in a
 fresh copy of the repository in a temporary folder (``--work`` keeps it),
 through both models. The table gives, per dataset and branch, the test
 accuracy and macro-F1 of the baseline (logistic regression on per-band
-mean/std/max) and of the CNN, the epoch kept, and the training seconds (the
+mean/std/max) and of the CNN, the epoch kept (or the epochs averaged), and the training seconds (the
 ``train`` rule's benchmark file, baseline included), each goal beside it.
 
 Datasets:
@@ -100,6 +100,14 @@ def goal_of(row):
     return f"CNN ≥ {target:.2f}, CNN > baseline", beats and cnn >= target
 
 
+def kept_epochs(training):
+    """The epoch kept, or the epochs whose weights were averaged (``training.average_epochs``), e.g. ``31–40``."""
+    averaged = training.get("averaged_epochs")
+    if not averaged:
+        return str(training["kept_epoch"])
+    return f"{training['epochs_run'] - averaged + 1}–{training['epochs_run']}"
+
+
 def verdict(ok):
     """``yes`` or a bold **no**."""
     return "yes" if ok else "**no**"
@@ -120,7 +128,7 @@ def report(rows, cores, load=None):
         goal, ok = goal_of(row)
         lines.append(
             f"| {row['dataset']} | {row['branch']} | {cnn['n']} | {base['accuracy']:.3f} | {base['macro_f1']:.3f} "
-            f"| {cnn['accuracy']:.3f} | {cnn['macro_f1']:.3f} | {t['kept_epoch']} / {t['epochs_run']} "
+            f"| {cnn['accuracy']:.3f} | {cnn['macro_f1']:.3f} | {kept_epochs(t)} / {t['epochs_run']} "
             f"| {row['seconds']:.0f} | {row['cpu_seconds']:.0f} | {goal} | {verdict(ok)} |"
         )
     fsdd = [row for row in rows if row["dataset"] == "fsdd"]

@@ -145,9 +145,15 @@ def build_cnn(input_shape, n_classes, settings, normalizer_stats=None, steps_per
         kernel_size, batch_norm, head, dropout, dense_units, learning_rate,
         lr_schedule, weight_decay, epochs.
     normalizer_stats : tuple or None
-        ``(mean, variance)`` per frequency from the training split; when given,
-        the model starts with a fixed ``Normalization`` layer holding them, so it
-        is saved with the model and applied unchanged at evaluation and prediction.
+        ``(mean, variance)`` per frequency from the training split; when given
+        (``normalizer`` ``per_frequency`` or ``both``), the model starts with a
+        fixed ``Normalization`` layer holding them, so it is saved with the model
+        and applied unchanged at evaluation and prediction. ``normalizer``
+        ``per_example`` standardises every frequency row of each spectrogram
+        over its own frames instead (no statistics to fit: like cepstral mean
+        and variance normalisation, it removes a recorder's or speaker's
+        constant spectral tilt); ``both`` feeds the two views side by side as
+        channels.
     steps_per_epoch : int
         Training batches per epoch: sets the batch-norm momentum
         (:func:`batch_norm_momentum`) and the length of the cosine schedule.
@@ -162,10 +168,13 @@ def build_cnn(input_shape, n_classes, settings, normalizer_stats=None, steps_per
     from keras import layers
 
     inputs = keras.Input(shape=tuple(input_shape), name="spectrogram")
-    x = inputs
+    views = []
     if normalizer_stats is not None:
         mean, variance = normalizer_stats
-        x = layers.Normalization(axis=1, mean=mean, variance=variance, name="per_frequency")(x)
+        views.append(layers.Normalization(axis=1, mean=mean, variance=variance, name="per_frequency")(inputs))
+    if settings["normalizer"] in ("per_example", "both"):
+        views.append(layers.LayerNormalization(axis=2, center=False, scale=False, name="per_example")(inputs))
+    x = layers.Concatenate(name="both_views")(views) if len(views) > 1 else (views[0] if views else inputs)
     for block in range(settings["conv_blocks"]):
         filters = settings["filters"] * 2**block
         x = layers.Conv2D(filters, settings["kernel_size"], padding="same", use_bias=not settings["batch_norm"])(x)

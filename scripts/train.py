@@ -108,6 +108,33 @@ def epoch_timer():
     return EpochTimer()
 
 
+def weight_averager(epochs):
+    """A Keras callback that, when training ends, sets the model to the mean weights of its last ``epochs`` epochs.
+
+    Averaging the weights the optimiser passed through at the end of training
+    (as stochastic weight averaging does) gives a model less tied to any one
+    epoch, and to how a single validation speaker or recorder happened to
+    score it. Only the last ``epochs`` weight sets are held in memory.
+    """
+    import collections
+
+    import keras
+
+    class WeightAverager(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.recent = collections.deque(maxlen=epochs)
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.recent.append([np.array(w) for w in self.model.get_weights()])
+
+        def on_train_end(self, logs=None):
+            if self.recent:
+                self.model.set_weights([np.mean(ws, axis=0) for ws in zip(*self.recent)])
+
+    return WeightAverager()
+
+
 def training_summary(history, kept_epoch, seconds):
     """What metrics.json says about the run: epochs run, the epoch kept, and seconds per epoch.
 
@@ -161,7 +188,7 @@ def train(data, training, threads=None):
     if len(train_rows) == 0:
         raise ValueError("the train split is empty: check split.fractions and split.assign")
     stats = None
-    if training["normalizer"] == "per_frequency":
+    if training["normalizer"] in ("per_frequency", "both"):
         stats = frequency_statistics(data.features, train_rows)
     n_classes, size = len(data.classes), training["batch_size"]
     steps = max(1, -(-len(train_rows) // size))
@@ -172,20 +199,30 @@ def train(data, training, threads=None):
         training if augmenting(training) else None,
     )
     val = make_batches(data.features, data.labels, val_rows, size, n_classes=n_classes) if len(val_rows) else None
-    timer, callbacks = epoch_timer(), []
+    averaging = training["average_epochs"]
+    timer, callbacks, stopper = epoch_timer(), [], None
     if training["early_stopping_patience"] > 0:
         stopper = keras.callbacks.EarlyStopping(
             monitor="val_loss" if val is not None else "loss",
             patience=training["early_stopping_patience"],
-            restore_best_weights=True,
+            restore_best_weights=not averaging,
         )
         callbacks.append(stopper)
+    if averaging:
+        callbacks.append(weight_averager(averaging))
     fit = model.fit(batches, validation_data=val, epochs=training["epochs"], callbacks=callbacks + [timer], verbose=2)
     history = pd.DataFrame(fit.history)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
-    kept = stopper.best_epoch + 1 if callbacks else len(history)
-    print(f"kept the weights of epoch {kept} of {len(history)}", file=sys.stderr)
-    return model, history, training_summary(history, kept, timer.seconds)
+    kept = stopper.best_epoch + 1 if stopper is not None and not averaging else len(history)
+    summary = training_summary(history, kept, timer.seconds)
+    if averaging:
+        summary["averaged_epochs"] = min(averaging, len(history))
+        summary["kept_val_loss"] = float(model.evaluate(val, verbose=0)[0]) if val is not None else None
+        print(f"kept the mean weights of epochs {len(history) - summary['averaged_epochs'] + 1}-{len(history)}",
+              file=sys.stderr)
+    else:
+        print(f"kept the weights of epoch {kept} of {len(history)}", file=sys.stderr)
+    return model, history, summary
 
 
 def evaluate(model, data, batch_size, events=None):

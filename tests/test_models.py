@@ -199,6 +199,50 @@ def test_batch_norm_models_learn_with_few_steps_per_epoch(options):
     assert metrics["test"]["accuracy"] >= 0.8
 
 
+def test_per_example_normaliser_ignores_a_constant_gain_and_offset_per_frequency_row():
+    from model import build_cnn, frequency_statistics, setup_keras
+
+    setup_keras(seed=0)
+    data = tiny_dataset()
+    x = 5 * data.features[:6]  # variance of every row well above the layer's epsilon (1e-3)
+    gain, tilt = np.linspace(0.8, 1.25, 16).reshape(1, 16, 1, 1), np.linspace(-0.3, 0.3, 16).reshape(1, 16, 1, 1)
+    shifted = (x * gain + tilt).astype(np.float32)  # another recorder: each band louder or softer throughout
+    model = build_cnn((16, 20, 1), 3, tiny_training(normalizer="per_example"))
+    np.testing.assert_allclose(model.predict(shifted, verbose=0), model.predict(x, verbose=0), atol=1e-3)
+    stats = frequency_statistics(data.features, data.indices("train"))
+    both = build_cnn((16, 20, 1), 3, tiny_training(normalizer="both"), stats)
+    views = type(both)(both.inputs, both.get_layer("both_views").output)
+    seen, seen_shifted = views.predict(x, verbose=0), views.predict(shifted, verbose=0)
+    assert seen.shape == (6, 16, 20, 2)  # channel 0: per_frequency (train statistics), 1: per_example
+    assert not np.allclose(seen_shifted[..., 0], seen[..., 0], atol=1e-2)  # keeps the levels of every band
+    np.testing.assert_allclose(seen_shifted[..., 1], seen[..., 1], atol=0.03)  # up to the epsilon of the variance
+
+
+def test_weight_averaging_keeps_the_mean_of_the_last_epochs():
+    from model import build_cnn, setup_keras
+
+    setup_keras(seed=0)
+    model = build_cnn((16, 20, 1), 3, tiny_training())
+    averager = train.weight_averager(2)
+    averager.set_model(model)
+    start = model.get_weights()
+    for step in (1.0, 2.0, 4.0):  # three "epochs"; only the last two are averaged
+        model.set_weights([w + step for w in start])
+        averager.on_epoch_end(0)
+    averager.on_train_end()
+    for kept, first in zip(model.get_weights(), start):
+        np.testing.assert_allclose(kept, first + 3.0, rtol=1e-6, atol=1e-6)
+
+
+def test_averaged_model_learns_and_reports_the_epochs_it_averaged():
+    data = tiny_dataset(per_split=(30, 15, 15, 0))
+    model, history, summary = train.train(data, tiny_training(average_epochs=4, **NO_AUGMENTATION), threads=None)
+    metrics, _, _ = train.evaluate(model, data, 16)
+    assert summary["averaged_epochs"] == 4 and summary["kept_epoch"] == summary["epochs_run"] == len(history) == 12
+    assert metrics["test"]["accuracy"] >= 0.8
+    assert summary["kept_val_loss"] != pytest.approx(history["val_loss"].iloc[-1])  # the averaged model's own
+
+
 def test_accuracy_benchmark_table_says_which_goals_are_met():
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import accuracy
@@ -211,3 +255,6 @@ def test_accuracy_benchmark_table_says_which_goals_are_met():
     table = accuracy.report([row("fsdd", "npy", 0.96, 0.7, 200), row("fsdd", "png", 0.6, 0.7, 200)], 2)
     assert "| fsdd | npy | 500 | 0.700 | 0.700 | 0.960 | 0.960 | 3 / 9 | 200 | 200 | CNN ≥ 0.95, CNN > baseline | yes |" in table
     assert "| fsdd | png |" in table and table.count("**no**") == 2  # png below its baseline; 400 s > 340 s
+    averaged = row("demo", "npy", 0.9, 0.5, 30)
+    averaged["training"] = {"kept_epoch": 40, "epochs_run": 40, "averaged_epochs": 10}
+    assert "| 0.900 | 0.900 | 31–40 / 40 |" in accuracy.report([averaged], 2)
