@@ -322,13 +322,38 @@ def incremental(work, audio, cores, cold):
 
 
 def make_bare(bare, audio):
-    """The bare one-rule workflow over the ``.wav`` files of ``audio``, its outputs made up to date."""
+    """The bare one-rule workflow over the ``.wav`` files of ``audio``, up to date as after a real run.
+
+    Every output exists, newer than its input, with the metadata record that
+    Snakemake writes after a job (its rule, input, command, checksums...), as
+    the workflow's outputs have theirs: the record of one real job (made by
+    ``snakemake --touch`` on one file) is written for every output, with its
+    own paths. Running the bare workflow for real, or with ``--touch``, would
+    take 86 ms per file here (72 minutes at 50,000 files).
+    """
+    import base64
+    import hashlib
+
     bare.mkdir(parents=True, exist_ok=True)
     (bare / "Snakefile").write_text(BARE_SNAKEFILE)
-    for wav in audio.rglob("*.wav"):  # up to date: every output exists and is newer than its input
-        target = bare / "out" / wav.relative_to(audio).with_suffix(".npy")
+    wavs = sorted(audio.rglob("*.wav"))
+    sample = bare / "sample"  # one file, to get a record in the format of this Snakemake
+    sample.mkdir(exist_ok=True)
+    shutil.copyfile(wavs[0], sample / "x.wav")
+    timed_run([*SNAKEMAKE, "--touch", "--cores", "1", "--config", f"audio_dir={sample}"], bare)
+    metadata = bare / ".snakemake" / "metadata"
+    template = json.loads((metadata / base64.urlsafe_b64encode(b"out/x.npy").decode()).read_text())
+    for wav in wavs:  # up to date: every output exists and is newer than its input, with its record
+        rel = wav.relative_to(audio).with_suffix(".npy").as_posix()
+        target = bare / "out" / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.touch()
+        record = dict(template, input=[str(wav)], shellcmd=f"touch out/{rel}",
+                      input_checksums={str(wav): "sha256:" + hashlib.sha256(wav.read_bytes()).hexdigest()})
+        key = base64.urlsafe_b64encode(f"out/{rel}".encode()).decode()
+        (metadata / key).write_text(json.dumps(record))  # names stay under 255 bytes for these paths
+    shutil.rmtree(sample)
+    (metadata / base64.urlsafe_b64encode(b"out/x.npy").decode()).unlink()
     return bare
 
 
@@ -525,9 +550,10 @@ def report(r, args):
     if r.get("windows"):
         lines.append(f"| benchmarks/windows.py, both measurements | – | {r['windows']['wall']:.1f} | – | – |")
     lines.append("")
-    lines.append("The bare workflow's outputs are created by the benchmark (Snakemake has no metadata records of "
-                 "them to read); the workflow's were made by a real run. Timings on a shared machine vary by "
-                 "±20 %: compare the ratios, measured side by side.")
+    lines.append("The bare workflow's outputs are created by the benchmark, each with the metadata record a real "
+                 "job leaves (copied from one real job's, with its own paths and checksum); the workflow's were made "
+                 "by a real run. Timings on a shared machine vary by ±20 %: compare the ratios, measured side by "
+                 "side.")
     return "\n".join(lines)
 
 
