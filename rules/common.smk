@@ -375,12 +375,17 @@ BATCHES = batches.plan_batches(CLIPS, FILES_PER_JOB) if FILES_PER_JOB > 1 else {
 # in a folder named by the forms the jobs write: the aggregates ask for the facts only, and
 # Snakemake looks for a job's missing outputs only among the files a needed job asks for, so a
 # branch turned on (or off) must change the facts' paths for the jobs to run again.
-FACTS = "results/file_facts/" + "-".join(FORMS) + "/{}.json"
+FACTS_DIR = "results/file_facts/" + "-".join(FORMS)
+
+
+def facts_path(job):
+    """The file-facts table of spectrogram job ``job`` (a batch, or an id or ``"{id}"`` with one file per job)."""
+    return os.path.join(FACTS_DIR, f"{job}.json")
 
 
 def fact_files():
     """The file-facts table of every spectrogram job: what the catalog and the manifests read."""
-    return [FACTS.format(job) for job in (BATCHES if FILES_PER_JOB > 1 else CLIPS)]
+    return [facts_path(job) for job in (BATCHES if FILES_PER_JOB > 1 else CLIPS)]
 
 
 def spectrogram_rules():
@@ -398,7 +403,7 @@ def spectrogram_rules():
                 "spectrogram",
                 audio_path,
                 {
-                    "facts": FACTS.format("{id}"),
+                    "facts": facts_path("{id}"),
                     **{form: spec_path(form, "{id}") for form in FORMS},
                 },
                 "logs/spectrogram/{id}.log",
@@ -409,7 +414,7 @@ def spectrogram_rules():
             f"spectrogram_{batch}",
             [f"{AUDIO_DIR}/{CLIPS[clip]}" for clip in clips],
             {
-                "facts": FACTS.format(batch),
+                "facts": facts_path(batch),
                 **{form: [spec_path(form, clip) for clip in clips] for form in FORMS},
             },
             f"logs/spectrogram/{batch}.log",

@@ -2,7 +2,7 @@
 # clip, from the catalog and the shapes in the spectrogram jobs' file facts (results/file_facts/).
 # The spectrograms are not inputs: the facts stand for them (100 files instead of 3,000 for
 # Snakemake to match to their producers at every parse; a branch turned on changes the facts'
-# folder, see FACTS in common.smk). One definition for both branches.
+# folder, see FACTS_DIR in common.smk). One definition for both branches.
 # `run:` rules (localrules): the job runs in the Snakemake process, not in a new Python.
 for manifest_branch, layout in BRANCHES.items():
 
