@@ -16,6 +16,16 @@ from atomic import write_text
 SPLITS = ("test", "holdout")
 
 
+def kept_epochs(training):
+    """The weights kept, as a table cell: ``12`` (one epoch), or ``31–40 (mean)`` with ``training.average_epochs``."""
+    if not training:
+        return "–"
+    if training.get("averaged_epochs"):
+        last = training.get("epochs_run", training.get("kept_epoch"))
+        return f"{last - training['averaged_epochs'] + 1}–{last} (mean)"
+    return str(training.get("kept_epoch", "–"))
+
+
 def largest_difference(npy_manifest, png_manifest, channels=1):
     """Largest |png/255 − npy| over every file of the two manifests whose sizes agree (rows matched by id).
 
@@ -112,7 +122,7 @@ def markdown(record):
     for branch, entry in record["branches"].items():
         t = entry["training"] or {}
         lines.append(
-            f"| {branch} | {t.get('epochs_run', '–')} | {t.get('kept_epoch', '–')} "
+            f"| {branch} | {t.get('epochs_run', '–')} | {kept_epochs(t)} "
             f"| {t.get('seconds_per_epoch', '–')} | {t.get('seconds', '–')} |"
         )
     lines.append("")

@@ -258,3 +258,11 @@ def test_accuracy_benchmark_table_says_which_goals_are_met():
     averaged = row("demo", "npy", 0.9, 0.5, 30)
     averaged["training"] = {"kept_epoch": 40, "epochs_run": 40, "averaged_epochs": 10}
     assert "| 0.900 | 0.900 | 31–40 / 40 |" in accuracy.report([averaged], 2)
+
+
+def test_the_comparison_says_which_weights_were_kept():
+    import compare_branches
+
+    assert compare_branches.kept_epochs({"epochs_run": 40, "kept_epoch": 40, "averaged_epochs": 10}) == "31–40 (mean)"
+    assert compare_branches.kept_epochs({"epochs_run": 29, "kept_epoch": 21}) == "21"
+    assert compare_branches.kept_epochs(None) == "–"
