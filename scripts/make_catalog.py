@@ -18,7 +18,6 @@ import pandas as pd
 import annotations
 import splits
 from tables import write_csv
-from audio_io import audio_facts
 from discovery import file_id
 from labelling import class_ids
 
@@ -88,13 +87,16 @@ def single_file_classes(table):
     ]
 
 
-def build_catalog(rows, windows=None, labels=None, tables=(), audio_dir=None, facts=None):
+def build_catalog(rows, facts, windows=None, labels=None, tables=(), audio_dir=None):
     """The catalog: the rows of :func:`file_table` plus audio facts, and its two summaries.
 
     Parameters
     ----------
     rows : list of list
         The rows of :func:`file_table`, columns :data:`TABLE_COLUMNS`.
+    facts : dict
+        Audio path → its entry of the spectrogram jobs' file facts
+        (``file_facts.read_facts``): the duration, sample rate and channels.
     windows : dict or None
         The ``windows:`` section when recordings are cut into windows.
     labels : dict or None
@@ -103,10 +105,6 @@ def build_catalog(rows, windows=None, labels=None, tables=(), audio_dir=None, fa
         Raven selection tables of the run (``from: annotations`` without a CSV).
     audio_dir : str or None
         The audio folder (Raven tables beside the recordings are matched there).
-    facts : dict or None
-        Audio path → its entry of the spectrogram jobs' file facts
-        (``file_facts.read_facts``), for the duration, sample rate and
-        channels; ``None``: read them from the audio headers.
 
     Returns
     -------
@@ -122,17 +120,13 @@ def build_catalog(rows, windows=None, labels=None, tables=(), audio_dir=None, fa
         With annotations, every annotated event (id, start, end, class).
     """
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS).astype({"class_id": int})
-    if facts is None:
-        facts = [audio_facts(path) for path in table["audio_path"]]
-    else:
-        facts = [(facts[path]["duration"], facts[path]["sample_rate"], facts[path]["channels"])
-                 for path in table["audio_path"]]
-    table["duration"] = [round(d, 6) for d, _, _ in facts]
-    table["sample_rate"] = [sr for _, sr, _ in facts]
-    table["channels"] = [ch for _, _, ch in facts]
+    entries = [facts[path] for path in table["audio_path"]]
+    table["duration"] = [round(entry["duration"], 6) for entry in entries]
+    table["sample_rate"] = [entry["sample_rate"] for entry in entries]
+    table["channels"] = [entry["channels"] for entry in entries]
     sort, events = ["id"], None
     if windows is not None:
-        exact = {clip: d for clip, (d, _, _) in zip(table["id"], facts)}
+        exact = {clip: entry["duration"] for clip, entry in zip(table["id"], entries)}
         table, events = window_rows(table, exact, windows, labels or {}, tables, audio_dir)
         sort = ["id", "window"]
     table = table.sort_values(sort, kind="stable").reset_index(drop=True)
@@ -209,15 +203,14 @@ def late_rejections(facts):
     return {path: entry["rejected"] for path, entry in facts.items() if entry["rejected"] is not None}
 
 
-def main(rows, rejected, out, windows=None, labels=None, tables=(), audio_dir=None, facts=(),
-         on_bad_audio="skip", log=None):
+def main(rows, rejected, out, facts, windows=None, labels=None, tables=(), audio_dir=None, on_bad_audio="skip",
+         log=None):
     """Build and write the catalog, classes, split summary and rejected-files tables.
 
     ``facts`` are the spectrogram jobs' file-facts files (``file_facts``): the
     audio facts of every file, and the files a job rejected
     (``audio_processing.save_rejected``), which are left out and listed with the
     parse-time rejections; under ``on_bad_audio: fail`` they stop the job.
-    Without ``facts`` the audio headers are read.
     Called by rule ``catalog`` in the Snakemake process: warnings, and an
     error's traceback, go to ``log`` (a path; ``None``: stderr).
     """
@@ -235,15 +228,15 @@ def write_catalog(rows, rejected, out, windows, labels, tables, audio_dir, facts
     from audio_io import SILENT_REASON
     from file_facts import read_facts
 
-    facts = read_facts(facts) if facts else None
-    late = late_rejections(facts) if facts else {}
+    facts = read_facts(facts)
+    late = late_rejections(facts)
     failing = {path: reason for path, reason in late.items() if reason != SILENT_REASON}
     if failing and on_bad_audio == "fail":
         path, reason = min(failing.items())
         raise ValueError(f"{path}: {reason}; fix or remove it, or set on_bad_audio: skip")
     rows = [row for row in rows if row[1] not in late]
     rejected = sorted(list(rejected) + [[path, reason] for path, reason in late.items()])
-    table, classes, summary, events = build_catalog(rows, windows, labels, tables, audio_dir, facts)
+    table, classes, summary, events = build_catalog(rows, facts, windows, labels, tables, audio_dir)
     for message in splits.class_warnings(table):
         print(f"warning: {message}", file=log)
     for name, frame in [
@@ -264,11 +257,11 @@ def run_rule(input, output, params, log):
         params.files,
         params.rejected,
         output,
+        list(input.facts),
         params.windows,
         params.labels,
         list(input.tables),
         params.audio_dir,
-        list(input.facts),
         params.on_bad_audio,
         log=log[0],
     )

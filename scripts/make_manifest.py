@@ -47,7 +47,7 @@ def build_manifest(catalog, folder, suffix, shapes):
     missing = table.loc[table["shape"].isna(), "audio_path"]
     if len(missing):
         raise ValueError(f"{missing.iloc[0]}: no shape in the spectrogram jobs' file facts "
-                         "(results/file_facts/); delete its spectrograms to have them made again")
+                         "(results/file_facts/); run its spectrogram job again (--forcerun with its spectrogram's path)")
     return table[COLUMNS + WINDOW_COLUMNS if windowed else COLUMNS]
 
 
