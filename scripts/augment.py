@@ -1,4 +1,4 @@
-"""Augmentation of training batches: random time shift, SpecAugment-style masks, mixup.
+"""Augmentation of training batches: frequency warp, random time shift, SpecAugment-style masks, mixup.
 
 Applied by the batch feeder to the train split only (val, test, holdout and
 prediction see the spectrograms unchanged). Every function takes a
@@ -35,6 +35,44 @@ def time_shift(x, max_fraction, rng):
         return x
     shifts = rng.integers(-limit, limit + 1, size=len(x))
     return np.stack([np.roll(example, shift, axis=1) for example, shift in zip(x, shifts)])
+
+
+def frequency_warp(x, max_warp, rng):
+    """Stretch or squeeze each spectrogram along frequency by a random factor (like vocal tract length perturbation).
+
+    Output row ``r`` takes the value at row ``r / f`` of the input, linearly
+    interpolated between neighbouring rows, with ``f`` drawn log-uniformly from
+    ``[1 / (1 + max_warp), 1 + max_warp]`` per spectrogram: ``f > 1`` moves
+    every band up (a smaller voice or animal, a higher call), ``f < 1`` down.
+    The lowest row stays in place; positions past the highest row repeat it.
+    Individuals of one class differ in pitch and resonances this way (Jaitly
+    and Hinton 2013 perturb speakers' vocal tract length so), while the bands'
+    levels and the spectral slope are kept, unlike a shift of whole rows.
+
+    Parameters
+    ----------
+    x : np.ndarray
+        ``(n, n_freq, n_frames, channels)``.
+    max_warp : float
+        Largest relative stretch, e.g. 0.08 for factors of 1/1.08 to 1.08;
+        0 leaves ``x`` unchanged.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    np.ndarray
+        A warped copy (``x`` itself when ``max_warp`` is 0).
+    """
+    if max_warp <= 0 or x.shape[1] < 2:
+        return x
+    rows = x.shape[1]
+    factors = np.exp(rng.uniform(-np.log1p(max_warp), np.log1p(max_warp), size=len(x)))
+    source = np.minimum(np.arange(rows)[None, :] / factors[:, None], rows - 1)  # (n, rows)
+    low = np.floor(source).astype(int)
+    high = np.minimum(low + 1, rows - 1)
+    share = (source - low).astype(x.dtype)[:, :, None, None]
+    example = np.arange(len(x))[:, None]
+    return x[example, low] * (1 - share) + x[example, high] * share
 
 
 def mask_bands(x, axis, count, max_fraction, rng):
@@ -106,7 +144,7 @@ def mixup(x, y, weights, alpha, rng):
 
 
 def augment_batch(x, y, weights, settings, rng):
-    """Apply every augmentation that ``settings`` turns on, in a fixed order: shift, masks, mixup.
+    """Apply every augmentation that ``settings`` turns on, in a fixed order: warp, shift, masks, mixup.
 
     Parameters
     ----------
@@ -117,7 +155,7 @@ def augment_batch(x, y, weights, settings, rng):
     weights : np.ndarray
         ``(n,)`` sample weights.
     settings : dict
-        The ``training`` section: ``time_shift``, ``time_masks``, ``time_mask_width``,
+        The ``training`` section: ``freq_warp``, ``time_shift``, ``time_masks``, ``time_mask_width``,
         ``freq_masks``, ``freq_mask_width``, ``mixup_alpha``.
     rng : numpy.random.Generator
 
@@ -126,6 +164,7 @@ def augment_batch(x, y, weights, settings, rng):
     x, y, weights : np.ndarray
         The augmented batch.
     """
+    x = frequency_warp(x, settings["freq_warp"], rng)
     x = time_shift(x, settings["time_shift"], rng)
     x = mask_bands(x, 2, settings["time_masks"], settings["time_mask_width"], rng)
     x = mask_bands(x, 1, settings["freq_masks"], settings["freq_mask_width"], rng)

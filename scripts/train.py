@@ -81,7 +81,8 @@ def class_weights(labels, n_classes, mode):
 def augmenting(training):
     """Whether any augmentation of the training split is switched on."""
     return bool(
-        training["time_shift"] > 0
+        training["freq_warp"] > 0
+        or training["time_shift"] > 0
         or training["time_masks"] * training["time_mask_width"] > 0
         or training["freq_masks"] * training["freq_mask_width"] > 0
         or training["mixup_alpha"] > 0

@@ -40,7 +40,7 @@ def tiny_training(**changes):
     return settings.complete("training", values)
 
 
-NO_AUGMENTATION = {"time_shift": 0, "time_masks": 0, "freq_masks": 0, "mixup_alpha": 0}
+NO_AUGMENTATION = {"freq_warp": 0, "time_shift": 0, "time_masks": 0, "freq_masks": 0, "mixup_alpha": 0}
 
 
 # --- baseline -------------------------------------------------------------------------------------------------
@@ -106,6 +106,23 @@ def test_augmentations_keep_shapes_and_mask_with_the_minimum():
     mixed_x, mixed_y, mixed_w = augment.mixup(x, y, np.ones(4, np.float32), 0.4, np.random.default_rng(3))
     np.testing.assert_allclose(mixed_y.sum(axis=1), 1.0, rtol=1e-6)
     assert mixed_y.max(axis=1).min() >= 0.5 and mixed_x.shape == x.shape and np.allclose(mixed_w, 1.0)
+
+
+def test_frequency_warp_moves_a_band_by_the_factor_and_keeps_the_lowest_row():
+    n_freq, warp = 64, 0.1
+    x = np.zeros((200, n_freq, 5, 1), np.float32)
+    x[:, 0] = 0.5  # the lowest row stays where it is
+    x[:, 40] = 1.0  # one bright band
+    warped = augment.frequency_warp(x, warp, np.random.default_rng(0))
+    assert warped.shape == x.shape and augment.frequency_warp(x, 0.0, np.random.default_rng(0)) is x
+    assert warped.min() >= 0.0 and warped.max() <= 1.0  # interpolated between neighbouring rows only
+    np.testing.assert_array_equal(warped[:, 0], x[:, 0])
+    centre = (warped[:, 1:, 0, 0] * np.arange(1, n_freq)).sum(axis=1) / warped[:, 1:, 0, 0].sum(axis=1)
+    assert np.all(centre >= 40 / (1 + warp) - 0.01) and np.all(centre <= 40 * (1 + warp) + 0.01)
+    assert (centre < 39).any() and (centre > 41).any()  # moved both ways
+    np.testing.assert_array_equal(warped, augment.frequency_warp(x, warp, np.random.default_rng(0)))  # seeded
+    ramp = np.broadcast_to(np.linspace(0, 1, n_freq, dtype=np.float32)[None, :, None, None], (3, n_freq, 5, 1))
+    assert np.all(np.diff(augment.frequency_warp(ramp, warp, np.random.default_rng(1)), axis=1) >= 0)  # slope kept
 
 
 def test_augmentation_is_seeded_and_only_for_the_batches_given_it():
