@@ -216,23 +216,27 @@ def test_batch_norm_models_learn_with_few_steps_per_epoch(options):
     assert metrics["test"]["accuracy"] >= 0.8
 
 
-def test_per_example_normaliser_ignores_a_constant_gain_and_offset_per_frequency_row():
+def test_per_example_normaliser_removes_a_constant_offset_per_frequency_row_and_keeps_the_spread():
     from model import build_cnn, frequency_statistics, setup_keras
 
     setup_keras(seed=0)
     data = tiny_dataset()
-    x = 5 * data.features[:6]  # variance of every row well above the layer's epsilon (1e-3)
-    gain, tilt = np.linspace(0.8, 1.25, 16).reshape(1, 16, 1, 1), np.linspace(-0.3, 0.3, 16).reshape(1, 16, 1, 1)
-    shifted = (x * gain + tilt).astype(np.float32)  # another recorder: each band louder or softer throughout
+    x = data.features[:6]
+    tilt = np.linspace(-0.3, 0.3, 16, dtype=np.float32).reshape(1, 16, 1, 1)
+    shifted = x + tilt  # another recorder: each band louder or softer by as many dB throughout
     model = build_cnn((16, 20, 1), 3, tiny_training(normalizer="per_example"))
-    np.testing.assert_allclose(model.predict(shifted, verbose=0), model.predict(x, verbose=0), atol=1e-3)
+    np.testing.assert_allclose(model.predict(shifted, verbose=0), model.predict(x, verbose=0), atol=1e-4)
     stats = frequency_statistics(data.features, data.indices("train"))
     both = build_cnn((16, 20, 1), 3, tiny_training(normalizer="both"), stats)
     views = type(both)(both.inputs, both.get_layer("both_views").output)
-    seen, seen_shifted = views.predict(x, verbose=0), views.predict(shifted, verbose=0)
+    seen, seen_shifted, seen_louder = (views.predict(v, verbose=0) for v in (x, shifted, 2 * x))
     assert seen.shape == (6, 16, 20, 2)  # channel 0: per_frequency (train statistics), 1: per_example
     assert not np.allclose(seen_shifted[..., 0], seen[..., 0], atol=1e-2)  # keeps the levels of every band
-    np.testing.assert_allclose(seen_shifted[..., 1], seen[..., 1], atol=0.03)  # up to the epsilon of the variance
+    np.testing.assert_allclose(seen_shifted[..., 1], seen[..., 1], atol=1e-4)
+    np.testing.assert_allclose(seen[..., 1].mean(axis=2), 0.0, atol=1e-5)  # every row centred on its mean
+    # a band that varies twice as much stays more varied (not blown up or squeezed to unit variance)
+    spread, spread_louder = seen[..., 1].std(axis=2), seen_louder[..., 1].std(axis=2)
+    assert np.all(spread_louder > 1.2 * spread) and np.all(spread < 1.0)
 
 
 def test_weight_averaging_keeps_the_mean_of_the_last_epochs():
