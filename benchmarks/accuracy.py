@@ -5,7 +5,10 @@ fresh copy of the repository in a temporary folder (``--work`` keeps it),
 through both models. The table gives, per dataset and branch, the test
 accuracy and macro-F1 of the baseline (logistic regression on per-band
 mean/std/max) and of the CNN, the epoch kept (or the epochs averaged), and the training seconds (the
-``train`` rule's benchmark file, baseline included), each goal beside it.
+``train`` rule's benchmark file, baseline included), each goal beside it. The workflow runs in two steps,
+first to the training inputs (manifests, pixel table), then to the models: the second step is timed as
+the training stage (the NPY stack, both ``train`` jobs, side by side when there are cores for both, and
+Snakemake's start), the figure the training-time goal is about.
 
 Datasets:
 
@@ -28,6 +31,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +41,8 @@ from workflow import ENV, FSDD, copy_workflow  # noqa: E402
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 TARGETS = ["results/npy/metrics.json", "results/png/metrics.json"]
+BEFORE_TRAINING = ["results/final_specs.csv", "results/train_data.csv"]  # what both train jobs read
+STAGE_FILE = "training_stage_seconds.txt"  # in the work folder, beside results/
 # Goals of issue 13: test accuracy of the NPY CNN per dataset, training seconds of both models of FSDD.
 ACCURACY_GOALS = {"fsdd": 0.95, "demo": 0.90}
 FSDD_SECONDS_GOAL = 340.0
@@ -61,12 +67,15 @@ def configure(work, dataset, training=None):
 
 
 def run_dataset(work, dataset, cores, training=None):
-    """Run the workflow to both models' metrics; return their rows for the table (:func:`collect`)."""
+    """Run the workflow to the training inputs, then (timed) to both models' metrics; rows of :func:`collect`."""
     args = configure(work, dataset, training)
-    proc = subprocess.run(SNAKEMAKE + TARGETS + ["--cores", str(cores)] + args, cwd=work, env=ENV,
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"{dataset}: snakemake failed\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+    for targets in (BEFORE_TRAINING, TARGETS):
+        start = time.perf_counter()
+        proc = subprocess.run(SNAKEMAKE + targets + ["--cores", str(cores)] + args, cwd=work, env=ENV,
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"{dataset}: snakemake failed\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+    (work / STAGE_FILE).write_text(f"{time.perf_counter() - start:.2f}\n")
     return collect(work, dataset)
 
 
@@ -77,8 +86,11 @@ def collect(work, dataset):
     -------
     list of dict
         Per branch: ``cnn`` and ``baseline`` test metrics, the ``training`` summary, wall ``seconds``
-        and ``cpu_seconds`` of the ``train`` job (baseline included).
+        and ``cpu_seconds`` of the ``train`` job (baseline included), and ``stage_seconds``: the
+        wall time of the whole training stage of the dataset (None when it was not timed).
     """
+    stage = work / STAGE_FILE
+    stage_seconds = float(stage.read_text()) if stage.exists() else None
     rows = []
     for branch in ("npy", "png"):
         metrics = json.loads((work / "results" / branch / "metrics.json").read_text())
@@ -86,7 +98,7 @@ def collect(work, dataset):
             record = next(csv.DictReader(f, delimiter="\t"))
         rows.append({"dataset": dataset, "branch": branch, "cnn": metrics["test"], "baseline": metrics["baseline"]["test"],
                      "training": metrics["training"], "seconds": float(record["s"]),
-                     "cpu_seconds": float(record["cpu_time"])})
+                     "cpu_seconds": float(record["cpu_time"]), "stage_seconds": stage_seconds})
     return rows
 
 
@@ -135,8 +147,15 @@ def report(rows, cores, load=None):
     if fsdd:
         total = sum(row["seconds"] for row in fsdd)
         cpu = sum(row["cpu_seconds"] for row in fsdd)
-        lines += ["", f"Both FSDD models trained in {total:.0f} s, {cpu:.0f} CPU s (goal ≤ {FSDD_SECONDS_GOAL:.0f} s, "
-                      f"5 min 40 s): {verdict(total <= FSDD_SECONDS_GOAL)}."]
+        stage = fsdd[0].get("stage_seconds")
+        if stage is None:  # not timed: the jobs' own seconds, one after the other
+            lines += ["", f"Both FSDD models trained in {total:.0f} s, {cpu:.0f} CPU s (goal ≤ "
+                          f"{FSDD_SECONDS_GOAL:.0f} s, 5 min 40 s): {verdict(total <= FSDD_SECONDS_GOAL)}."]
+        else:
+            lines += ["", f"Both FSDD models trained in {stage:.0f} s: the training stage from Snakemake's start to "
+                          f"its end, the NPY stack and both `train` jobs, side by side on {cores} cores (the jobs: "
+                          f"{total:.0f} s and {cpu:.0f} CPU s together; goal ≤ {FSDD_SECONDS_GOAL:.0f} s, 5 min 40 s): "
+                          f"{verdict(stage <= FSDD_SECONDS_GOAL)}."]
     if load is not None:
         lines += ["", f"Load average of the machine at the end of the run: {load:.1f} on {os.cpu_count()} cores "
                       "(the run itself accounts for about 2; other work inflates the wall seconds, "

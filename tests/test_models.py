@@ -276,6 +276,9 @@ def test_accuracy_benchmark_table_says_which_goals_are_met():
     table = accuracy.report([row("fsdd", "npy", 0.96, 0.7, 200), row("fsdd", "png", 0.6, 0.7, 200)], 2)
     assert "| fsdd | npy | 500 | 0.700 | 0.700 | 0.960 | 0.960 | 3 / 9 | 200 | 200 | CNN ≥ 0.95, CNN > baseline | yes |" in table
     assert "| fsdd | png |" in table and table.count("**no**") == 2  # png below its baseline; 400 s > 340 s
+    timed = [dict(row("fsdd", branch, 0.96, 0.7, 200), stage_seconds=215.0) for branch in ("npy", "png")]
+    table = accuracy.report(timed, 2)
+    assert "Both FSDD models trained in 215 s" in table and table.count("**no**") == 0  # side by side: 215 s
     averaged = row("demo", "npy", 0.9, 0.5, 30)
     averaged["training"] = {"kept_epoch": 40, "epochs_run": 40, "averaged_epochs": 10}
     assert "| 0.900 | 0.900 | 31–40 / 40 |" in accuracy.report([averaged], 2)
