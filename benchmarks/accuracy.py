@@ -36,7 +36,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "scripts"))
 
+from compare_branches import kept_epochs  # noqa: E402
 from workflow import ENV, FSDD, copy_workflow  # noqa: E402
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -69,12 +71,16 @@ def configure(work, dataset, training=None):
 def run_dataset(work, dataset, cores, training=None):
     """Run the workflow to the training inputs, then (timed) to both models' metrics; rows of :func:`collect`."""
     args = configure(work, dataset, training)
-    for targets in (BEFORE_TRAINING, TARGETS):
-        start = time.perf_counter()
+
+    def run(targets):
         proc = subprocess.run(SNAKEMAKE + targets + ["--cores", str(cores)] + args, cwd=work, env=ENV,
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise SystemExit(f"{dataset}: snakemake failed\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+
+    run(BEFORE_TRAINING)
+    start = time.perf_counter()
+    run(TARGETS)
     (work / STAGE_FILE).write_text(f"{time.perf_counter() - start:.2f}\n")
     return collect(work, dataset)
 
@@ -112,14 +118,6 @@ def goal_of(row):
     return f"CNN ≥ {target:.2f}, CNN > baseline", beats and cnn >= target
 
 
-def kept_epochs(training):
-    """The epoch kept, or the epochs whose weights were averaged (``training.average_epochs``), e.g. ``31–40``."""
-    averaged = training.get("averaged_epochs")
-    if not averaged:
-        return str(training["kept_epoch"])
-    return f"{training['epochs_run'] - averaged + 1}–{training['epochs_run']}"
-
-
 def verdict(ok):
     """``yes`` or a bold **no**."""
     return "yes" if ok else "**no**"
@@ -140,7 +138,7 @@ def report(rows, cores, load=None):
         goal, ok = goal_of(row)
         lines.append(
             f"| {row['dataset']} | {row['branch']} | {cnn['n']} | {base['accuracy']:.3f} | {base['macro_f1']:.3f} "
-            f"| {cnn['accuracy']:.3f} | {cnn['macro_f1']:.3f} | {kept_epochs(t)} / {t['epochs_run']} "
+            f"| {cnn['accuracy']:.3f} | {cnn['macro_f1']:.3f} | {kept_epochs(t, averaged='')} / {t['epochs_run']} "
             f"| {row['seconds']:.0f} | {row['cpu_seconds']:.0f} | {goal} | {verdict(ok)} |"
         )
     fsdd = [row for row in rows if row["dataset"] == "fsdd"]

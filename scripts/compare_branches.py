@@ -16,13 +16,16 @@ from atomic import write_text
 SPLITS = ("test", "holdout")
 
 
-def kept_epochs(training):
-    """The weights kept, as a table cell: ``12`` (one epoch), or ``31–40 (mean)`` with ``training.average_epochs``."""
+def kept_epochs(training, averaged=" (mean)"):
+    """The weights kept, as a table cell: ``12`` (one epoch), or ``31–40 (mean)`` with ``training.average_epochs``.
+
+    ``averaged`` follows the range of averaged epochs (``benchmarks/accuracy.py`` gives ``""``).
+    """
     if not training:
         return "–"
     if training.get("averaged_epochs"):
         last = training.get("epochs_run", training.get("kept_epoch"))
-        return f"{last - training['averaged_epochs'] + 1}–{last} (mean)"
+        return f"{last - training['averaged_epochs'] + 1}–{last}{averaged}"
     return str(training.get("kept_epoch", "–"))
 
 
