@@ -8,8 +8,8 @@
 # written once, here. The jobs run in threads of the Snakemake process and hand their files to
 # its pool of warm worker processes (compute_spectrograms in common.smk, scripts/workers.py:
 # run_job), so every core computes; each finished job adds to the run's progress line.
-# The group "spectrograms" only matters on a cluster (Snakemake ignores groups locally):
-# profiles/slurm bundles many batches into one cluster job with group-components.
+# The group "spectrograms" only matters on a cluster (Snakemake ignores groups locally): a profile's
+# group-components can bundle batches into one cluster job (docs/slurm.md says why profiles/slurm does not).
 for spectrogram_rule, audio, outputs, job_log in spectrogram_rules():
 
     rule:
