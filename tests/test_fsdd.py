@@ -18,7 +18,9 @@ pytestmark = pytest.mark.skipif(
 def fsdd_run(tmp_path_factory):
     work = copy_workflow(tmp_path_factory.mktemp("fsdd") / "wf")
     config = (work / "examples" / "fsdd.yaml").read_text().replace("../shared/data/fsdd/recordings", str(FSDD))
-    (work / "fsdd.yaml").write_text(config)
+    # Half the default epochs (0.87 on theo instead of 0.92, well above this test's 0.8): the end-to-end run
+    # stays real and CI saves a minute and a half; benchmarks/accuracy.py trains with the defaults.
+    (work / "fsdd.yaml").write_text(config + "\ntraining: {epochs: 20, average_epochs: 5}\n")
     run(work, "--cores", "2", "--configfile", "fsdd.yaml", timeout=2400)
     return work
 
