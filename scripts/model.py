@@ -52,6 +52,7 @@ def setup_keras(threads=None, seed=None):
     import keras
     import tensorflow as tf
 
+    per_example_normalization()  # registered before any model is built or loaded
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(int(threads))
         tf.config.threading.set_inter_op_parallelism_threads(1)
@@ -86,6 +87,88 @@ def frequency_statistics(features, indices, batch=256):
         count += x.shape[0] * x.shape[2] * x.shape[3]
     mean = total / count
     return mean, np.maximum(total_sq / count - mean**2, 0.0)
+
+
+def sounding_frames(x):
+    """Which frames of each spectrogram hold sound: 1 where any frequency row is above 0, else 0.
+
+    On the workflow's [0, 1] scale a frame is 0 in every row only where the clip
+    was padded (``pad_mode``) or is digitally silent (at the ``top_db`` floor in
+    every band).
+
+    Parameters
+    ----------
+    x : tensor
+        ``(batch, n_freq, n_frames, channels)``.
+
+    Returns
+    -------
+    tensor
+        ``(batch, 1, n_frames, channels)``, of the dtype of ``x``.
+    """
+    from keras import ops
+
+    return ops.cast(ops.max(x, axis=1, keepdims=True) > 0, x.dtype)
+
+
+def centre_rows(x, epsilon=PER_EXAMPLE_EPSILON):
+    """Centre every frequency row of each spectrogram on its mean over the frames that hold sound.
+
+    The mean and variance of a row are taken over :func:`sounding_frames` only,
+    so padding does not pull them towards 0 by as much as a clip is short; the
+    row is divided by ``sqrt(variance + epsilon)`` and the padded frames stay 0
+    (the row's mean) in the result. A spectrogram without any sounding frame
+    comes out as zeros.
+
+    Parameters
+    ----------
+    x : tensor
+        ``(batch, n_freq, n_frames, channels)``, values in [0, 1].
+    epsilon : float
+        Added to the variance (see :data:`PER_EXAMPLE_EPSILON`).
+
+    Returns
+    -------
+    tensor
+        Same shape as ``x``.
+    """
+    from keras import ops
+
+    on = sounding_frames(x)
+    count = ops.maximum(ops.sum(on, axis=2, keepdims=True), 1.0)
+    mean = ops.sum(x * on, axis=2, keepdims=True) / count
+    variance = ops.sum(ops.square(x - mean) * on, axis=2, keepdims=True) / count
+    return (x - mean) / ops.sqrt(variance + epsilon) * on
+
+
+_CLASSES = {}
+
+
+def per_example_normalization():
+    """The ``per_example`` layer class (:func:`centre_rows`), defined and registered with Keras once.
+
+    Registered under ``spectrogram_cnn>PerExampleNormalization``, so that a saved
+    model loads after :func:`setup_keras` (which calls this).
+    """
+    if "per_example" not in _CLASSES:
+        import keras
+
+        @keras.saving.register_keras_serializable(package="spectrogram_cnn")
+        class PerExampleNormalization(keras.layers.Layer):
+            """Every frequency row centred over its own sounding frames (:func:`centre_rows`)."""
+
+            def __init__(self, epsilon=PER_EXAMPLE_EPSILON, **kwargs):
+                super().__init__(**kwargs)
+                self.epsilon = epsilon
+
+            def call(self, x):
+                return centre_rows(x, self.epsilon)
+
+            def get_config(self):
+                return {**super().get_config(), "epsilon": self.epsilon}
+
+        _CLASSES["per_example"] = PerExampleNormalization
+    return _CLASSES["per_example"]
 
 
 def batch_norm_momentum(steps_per_epoch):
@@ -165,11 +248,11 @@ def build_cnn(input_shape, n_classes, settings, normalizer_stats=None, steps_per
         fixed ``Normalization`` layer holding them, so it is saved with the model
         and applied unchanged at evaluation and prediction. ``normalizer``
         ``per_example`` centres every frequency row of each spectrogram on its
-        mean over its own frames instead (no statistics to fit: like cepstral
-        mean normalisation, it removes a recorder's or speaker's constant
-        colouring, an offset per band on a dB scale), scaled by
-        ``1 / sqrt(variance + PER_EXAMPLE_EPSILON)``; ``both`` feeds the two
-        views side by side as channels.
+        mean over its own frames that hold sound instead (:func:`centre_rows`; no
+        statistics to fit: like cepstral mean normalisation, it removes a
+        recorder's or speaker's constant colouring, an offset per band on a dB
+        scale), scaled by ``1 / sqrt(variance + PER_EXAMPLE_EPSILON)``; ``both``
+        feeds the two views side by side as channels.
     steps_per_epoch : int
         Training batches per epoch: sets the batch-norm momentum
         (:func:`batch_norm_momentum`) and the length of the cosine schedule.
@@ -189,11 +272,7 @@ def build_cnn(input_shape, n_classes, settings, normalizer_stats=None, steps_per
         mean, variance = normalizer_stats
         views.append(layers.Normalization(axis=1, mean=mean, variance=variance, name="per_frequency")(inputs))
     if settings["normalizer"] in ("per_example", "both"):
-        views.append(
-            layers.LayerNormalization(
-                axis=2, epsilon=PER_EXAMPLE_EPSILON, center=False, scale=False, name="per_example"
-            )(inputs)
-        )
+        views.append(per_example_normalization()(name="per_example")(inputs))
     x = layers.Concatenate(name="both_views")(views) if len(views) > 1 else (views[0] if views else inputs)
     for block in range(settings["conv_blocks"]):
         filters = settings["filters"] * 2**block

@@ -239,6 +239,22 @@ def test_per_example_normaliser_removes_a_constant_offset_per_frequency_row_and_
     assert np.all(spread_louder > 1.2 * spread) and np.all(spread < 1.0)
 
 
+def test_per_example_normaliser_leaves_padding_and_silence_out_of_the_statistics():
+    """A clip padded with silent frames (pad_mode) is normalised as the clip alone; the padding stays 0."""
+    from model import per_example_normalization, setup_keras
+
+    keras = setup_keras(seed=0)
+    x = tiny_dataset().features[:4]
+    padded = np.concatenate([np.zeros((4, 16, 5, 1), np.float32), x, np.zeros((4, 16, 25, 1), np.float32)], axis=2)
+    layer = per_example_normalization()()
+    alone, in_padding = (keras.ops.convert_to_numpy(layer(v)) for v in (x, padded))
+    np.testing.assert_allclose(in_padding[:, :, 5:25], alone, atol=1e-5)
+    assert np.all(in_padding[:, :, :5] == 0) and np.all(in_padding[:, :, 25:] == 0)
+    np.testing.assert_allclose(alone.mean(axis=2), 0.0, atol=1e-5)
+    silent = keras.ops.convert_to_numpy(layer(np.zeros((1, 16, 20, 1), np.float32)))
+    assert np.all(silent == 0)  # no sounding frame: zeros, never NaN
+
+
 def test_weight_averaging_keeps_the_mean_of_the_last_epochs():
     from model import build_cnn, setup_keras
 
