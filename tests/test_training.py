@@ -69,7 +69,7 @@ def test_every_evaluation_output_is_written(demo):
         assert entry["baseline"]["test"]["n"] == 40 and entry["training"]["kept_epoch"] >= 1
         assert f"{branch}: {entry['verdict']}." in page
         log = (demo / "logs" / f"train_{branch}.log").read_text()
-        assert entry["verdict"] in log and "kept the mean weights of epochs 31-40" in log  # average_epochs: 10
+        assert entry["verdict"] in log and "kept the mean weights of epochs 41-60" in log  # average_epochs: 20
 
 
 def test_provenance_records_what_the_model_was_trained_with(demo):
