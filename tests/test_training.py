@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import loaders
+import settings
 from workflow import ROOT, planned, run
 
 DOWNSTREAM_OF_TRAINING = {"train", "plot_history", "plot_confusion", "compare_branches", "comparison_page", "all"}
@@ -54,7 +55,8 @@ def test_every_evaluation_output_is_written(demo):
         assert metrics["baseline"]["test"]["n"] == metrics["test"]["n"] and metrics["baseline"]["holdout"] is None
         training = metrics["training"]
         assert 1 <= training["kept_epoch"] <= training["epochs_run"] == len(history)
-        assert training["averaged_epochs"] == 10 and training["kept_val_loss"] > 0
+        defaults = settings.defaults("training")
+        assert training["averaged_epochs"] == defaults["average_epochs"] and training["kept_val_loss"] > 0
         assert training["seconds_per_epoch"] > 0
         assert isinstance(metrics["beats_baseline_on_val"], bool)
         for figure in ("training_curves", "confusion_matrix"):
@@ -69,7 +71,8 @@ def test_every_evaluation_output_is_written(demo):
         assert entry["baseline"]["test"]["n"] == 40 and entry["training"]["kept_epoch"] >= 1
         assert f"{branch}: {entry['verdict']}." in page
         log = (demo / "logs" / f"train_{branch}.log").read_text()
-        assert entry["verdict"] in log and "kept the mean weights of epochs 41-60" in log  # average_epochs: 20
+        epochs, averaged = settings.defaults("training")["epochs"], settings.defaults("training")["average_epochs"]
+        assert entry["verdict"] in log and f"kept the mean weights of epochs {epochs - averaged + 1}-{epochs}" in log
 
 
 def test_provenance_records_what_the_model_was_trained_with(demo):
