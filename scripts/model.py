@@ -4,6 +4,7 @@ Import this module only after ``KERAS_BACKEND`` is set (:func:`setup_keras`
 does it), never from the spectrogram scripts: TensorFlow costs seconds to import.
 """
 
+import functools
 import os
 
 import numpy as np
@@ -136,39 +137,35 @@ def centre_rows(x, epsilon=PER_EXAMPLE_EPSILON):
 
     on = sounding_frames(x)
     count = ops.maximum(ops.sum(on, axis=2, keepdims=True), 1.0)
-    mean = ops.sum(x * on, axis=2, keepdims=True) / count
-    variance = ops.sum(ops.square(x - mean) * on, axis=2, keepdims=True) / count
-    return (x - mean) / ops.sqrt(variance + epsilon) * on
+    centred = x - ops.sum(x * on, axis=2, keepdims=True) / count
+    variance = ops.sum(ops.square(centred) * on, axis=2, keepdims=True) / count
+    return centred / ops.sqrt(variance + epsilon) * on
 
 
-_CLASSES = {}
-
-
+@functools.cache
 def per_example_normalization():
     """The ``per_example`` layer class (:func:`centre_rows`), defined and registered with Keras once.
 
     Registered under ``spectrogram_cnn>PerExampleNormalization``, so that a saved
     model loads after :func:`setup_keras` (which calls this).
     """
-    if "per_example" not in _CLASSES:
-        import keras
+    import keras
 
-        @keras.saving.register_keras_serializable(package="spectrogram_cnn")
-        class PerExampleNormalization(keras.layers.Layer):
-            """Every frequency row centred over its own sounding frames (:func:`centre_rows`)."""
+    @keras.saving.register_keras_serializable(package="spectrogram_cnn")
+    class PerExampleNormalization(keras.layers.Layer):
+        """Every frequency row centred over its own sounding frames (:func:`centre_rows`)."""
 
-            def __init__(self, epsilon=PER_EXAMPLE_EPSILON, **kwargs):
-                super().__init__(**kwargs)
-                self.epsilon = epsilon
+        def __init__(self, epsilon=PER_EXAMPLE_EPSILON, **kwargs):
+            super().__init__(**kwargs)
+            self.epsilon = epsilon
 
-            def call(self, x):
-                return centre_rows(x, self.epsilon)
+        def call(self, x):
+            return centre_rows(x, self.epsilon)
 
-            def get_config(self):
-                return {**super().get_config(), "epsilon": self.epsilon}
+        def get_config(self):
+            return {**super().get_config(), "epsilon": self.epsilon}
 
-        _CLASSES["per_example"] = PerExampleNormalization
-    return _CLASSES["per_example"]
+    return PerExampleNormalization
 
 
 def batch_norm_momentum(steps_per_epoch):

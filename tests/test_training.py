@@ -39,6 +39,8 @@ def test_demo_model_clearly_beats_chance(demo):
 
 def test_every_evaluation_output_is_written(demo):
     results = demo / "results"
+    defaults = settings.defaults("training")
+    epochs, first = defaults["epochs"], defaults["epochs"] - defaults["average_epochs"] + 1
     for branch in ("npy", "png"):
         history = pd.read_csv(results / branch / "history.csv")
         assert {"epoch", "loss", "accuracy", "val_loss", "val_accuracy"} <= set(history.columns)
@@ -55,7 +57,6 @@ def test_every_evaluation_output_is_written(demo):
         assert metrics["baseline"]["test"]["n"] == metrics["test"]["n"] and metrics["baseline"]["holdout"] is None
         training = metrics["training"]
         assert 1 <= training["kept_epoch"] <= training["epochs_run"] == len(history)
-        defaults = settings.defaults("training")
         assert training["averaged_epochs"] == defaults["average_epochs"] and training["kept_val_loss"] > 0
         assert training["seconds_per_epoch"] > 0
         assert isinstance(metrics["beats_baseline_on_val"], bool)
@@ -71,8 +72,7 @@ def test_every_evaluation_output_is_written(demo):
         assert entry["baseline"]["test"]["n"] == 40 and entry["training"]["kept_epoch"] >= 1
         assert f"{branch}: {entry['verdict']}." in page
         log = (demo / "logs" / f"train_{branch}.log").read_text()
-        epochs, averaged = settings.defaults("training")["epochs"], settings.defaults("training")["average_epochs"]
-        assert entry["verdict"] in log and f"kept the mean weights of epochs {epochs - averaged + 1}-{epochs}" in log
+        assert entry["verdict"] in log and f"kept the mean weights of epochs {first}-{epochs}" in log
 
 
 def test_provenance_records_what_the_model_was_trained_with(demo):
