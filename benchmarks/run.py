@@ -140,10 +140,13 @@ class PeakRSS:
         return self.peak / 2**20
 
 
-def timed_run(cmd, cwd, timeout=None):
-    """Run ``cmd``; return (wall s, peak RSS MB, output). Raises SystemExit when it fails."""
+def timed_run(cmd, cwd, timeout=None, env=None):
+    """Run ``cmd`` (in ``env``, by default the tests' environment); return (wall s, peak RSS MB, output).
+
+    Raises SystemExit when it fails.
+    """
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=ENV if env is None else env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     with PeakRSS(proc.pid) as rss:
         out, _ = proc.communicate(timeout=timeout)
     wall = time.perf_counter() - start

@@ -51,3 +51,19 @@ def test_windows_benchmark_prints_its_two_measurements(tmp_path):
     assert [goal for _, _, goal, _ in rows] == ["≤ 1.5×", "< 1024 MB"]
     assert float(re.search(r"([0-9.]+)×", rows[0][1]).group(1)) > 0 and int(rows[1][1].split()[0]) > 0
     assert "2 recordings of 8 s (14 windows)" in rows[0][0]
+
+
+@pytest.mark.skipif(not FSDD.is_dir(), reason=f"{FSDD} not found: the benchmark reads FSDD from ../shared")
+def test_upstream_fix_benchmark_runs_both_snakemakes_and_compares_their_outputs(tmp_path):
+    out = tmp_path / "upstream.md"
+    proc = subprocess.run([sys.executable, "benchmarks/upstream.py", "--fsdd-files", "24", "--repeats", "1",
+                           "--cores", "2", "--out", str(out)], cwd=ROOT, env=ENV,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows = dict(re.findall(r"^\| (.+?) \| (.+?) \|", out.read_text(), re.M))
+    assert re.fullmatch(r"[0-9.]+", rows["cold stage, every run (s)"])  # one stock run (and one patched)
+    assert re.search(r"^\| median ÷ in-process loop \([0-9.]+ s\) \| [0-9.]+× \| [0-9.]+× \| ≤ 2× \|$",
+                     out.read_text(), re.M)
+    # the patched Snakemake records the same input checksums and writes the same manifests
+    same = next(line for line in out.read_text().splitlines() if line.startswith("| same manifests"))
+    assert same.endswith("| yes | yes |") and re.search(r"\(\d{2,} records\)", same)
