@@ -10,7 +10,7 @@
 3. Up-to-date ``snakemake -n results/model_npy.keras`` at several sizes of
    tiny synthetic clips (made here, in a temporary folder), against a bare
    one-rule Snakemake workflow over the same files, each pair run side by
-   side ``--dry-repeats`` times (all printed) up to 10,000 files.
+   side ``--dry-repeats`` times (all printed).
 4. Long recordings cut into windows: ``benchmarks/windows.py`` (throughput
    against an in-process loop, peak memory of one process for a 2-hour
    48 kHz stereo recording), run from here.
@@ -491,14 +491,16 @@ def report(r, args):
                      f"{1 / s['notebook']['per_file']:.1f} files/s) | {nb_total / flow:.0f}× "
                      f"({nb_total:.0f} s ÷ {flow:.1f} s) | ≥ 35× | {verdict(nb_total / flow >= 35)} |")
     for d in r.get("dry", []):
-        limit = 45.0 if d["n"] >= 50000 else None
-        goal = f"≤ {limit:.0f} s, ≤ 1.2× bare" if limit else "≤ 1.2× bare"
         pairs = [(wall, bare) for (wall, _), (bare, _) in zip(d["dry"], d["bare"])]
-        ok = all(wall / bare <= 1.2 and (limit is None or wall <= limit) for wall, bare in pairs)
         measured = "; ".join(f"{wall:.1f} s ÷ {bare:.1f} s = {wall / bare:.2f}×" for wall, bare in pairs)
         runs = f" ({len(pairs)} runs)" if len(pairs) > 1 else ""
         lines.append(f"| 3 | up-to-date `snakemake -n results/model_npy.keras`, {d['n']:,} files ÷ bare one-rule "
-                     f"workflow{runs} | {measured} | {goal} | {verdict(ok)} |")
+                     f"workflow{runs} | {measured} | ≤ 1.2× bare | "
+                     f"{verdict(all(wall / bare <= 1.2 for wall, bare in pairs))} |")
+        if d["n"] >= 50000:  # and a time limit at 50,000 files; the bare workflow's own time beside it
+            lines.append(f"| 3 | the same, wall time{runs}; bare one-rule Snakemake's beside it | "
+                         + "; ".join(f"{wall:.1f} s (bare {bare:.1f} s)" for wall, bare in pairs)
+                         + f" | ≤ 45 s | {verdict(all(wall <= 45 for wall, _ in pairs))} |")
     for what, measured, goal, met in r.get("windows", {}).get("rows", []):
         lines.append(f"| 4 | windows: {what} | {measured} | {goal} | {met} |")
     ld = r.get("loading")
@@ -569,7 +571,7 @@ def main():
     parser.add_argument("--dry-sizes", default="1000,10000,50000", help="file counts of the dry runs ('' skips)")
     parser.add_argument("--memory-sizes", default="3000,30000", help="file counts of the memory runs ('' skips)")
     parser.add_argument("--dry-repeats", type=int, default=3,
-                        help="dry-run pairs per size up to 10,000 files (default 3; larger sizes run once)")
+                        help="dry-run pairs per size (default 3)")
     parser.add_argument("--windows", default="8x60,2",
                         help="windows benchmark: RECORDINGSxSECONDS,HOURS (default 8x60,2; '' skips)")
     parser.add_argument("--load-files", type=int, default=3000, help="spectrograms of the loading benchmark")
@@ -604,7 +606,7 @@ def main():
         results["dry"] = []
         for n in sizes["dry_sizes"]:
             log(f"3. dry runs at {n} files (first the full run that makes them up to date)")
-            results["dry"].append(dry_runs(tmp, n, args.cores, args.dry_repeats if n <= 10000 else 1))
+            results["dry"].append(dry_runs(tmp, n, args.cores, args.dry_repeats))
         if args.windows:
             log("4. windows (benchmarks/windows.py)")
             results["windows"] = windows(tmp, args.windows, args.cores)

@@ -26,7 +26,7 @@ def test_benchmark_prints_the_five_measurements_next_to_their_goals(tmp_path):
     assert sorted({number for number, *_ in rows}) == ["1", "2", "3", "4", "5"]
     goals = {goal for *_, goal, _ in rows}
     assert {"≤ 10%", "≤ 3%", "≤ 2×", "≥ 35×", "≤ 1.2× bare", "≤ 1.5×", "< 1024 MB", "≥ 20×"} <= goals
-    # the dry run at each size up to 10,000 files is measured --dry-repeats times, every pair printed
+    # the dry run at each size is measured --dry-repeats times, every pair printed
     dry = next(measured for number, what, measured, _, _ in rows if number == "3")
     assert len(re.findall(r"= [0-9.]+×", dry)) == 2
     ratios = [float(m) for m in re.findall(r"\| ([0-9.]+)(?:×|%) ", table)]
