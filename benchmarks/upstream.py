@@ -30,14 +30,16 @@ import shutil
 import statistics
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run  # noqa: E402  (the speed benchmark: its cold stage, loop and helpers)
 
-# PersistenceBase.finished of Snakemake 9.27: the checksums of all inputs, recomputed for each output.
-PER_OUTPUT = """\
+# PersistenceBase.finished of Snakemake 9.27 computes the checksums of all inputs inside its loop over the
+# outputs (PER_OUTPUT); the fix moves the same lines before the loop (PER_JOB): once per job.
+LOOP = """\
             for f in job.output:
                 key = self._get_key(f)
                 endtime = (
@@ -45,28 +47,16 @@ PER_OUTPUT = """\
                     if await f.exists()
                     else fallback_time
                 )
-
-                checksums = {
-                    str(infile): await infile.checksum(self.max_checksum_file_size)
-                    for infile in job.input
-                }
-                checksums = {k: v for k, v in checksums.items() if v is not None}
 """
-# The fix: the same checksums, computed once per job, before the loop.
-PER_JOB = """\
+CHECKSUMS = """\
             checksums = {
                 str(infile): await infile.checksum(self.max_checksum_file_size)
                 for infile in job.input
             }
             checksums = {k: v for k, v in checksums.items() if v is not None}
-            for f in job.output:
-                key = self._get_key(f)
-                endtime = (
-                    (await f.mtime()).local_or_storage()
-                    if await f.exists()
-                    else fallback_time
-                )
 """
+PER_OUTPUT = LOOP + "\n" + textwrap.indent(CHECKSUMS, "    ")
+PER_JOB = CHECKSUMS + LOOP
 
 
 def patched_snakemake(folder):
