@@ -146,7 +146,8 @@ def timed_run(cmd, cwd, timeout=None, env=None):
     Raises SystemExit when it fails.
     """
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=ENV if env is None else env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=ENV if env is None else env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
     with PeakRSS(proc.pid) as rss:
         out, _ = proc.communicate(timeout=timeout)
     wall = time.perf_counter() - start
@@ -155,9 +156,9 @@ def timed_run(cmd, cwd, timeout=None, env=None):
     return wall, rss.mb, out
 
 
-def snakemake(work, *args, timeout=None):
+def snakemake(work, *args, timeout=None, env=None):
     """Run Snakemake in ``work`` (quietly); return (wall s, peak RSS MB, output)."""
-    return timed_run([*SNAKEMAKE, *args], work, timeout=timeout)
+    return timed_run([*SNAKEMAKE, *args], work, timeout=timeout, env=env)
 
 
 JOB = re.compile(r"^\s*(?:local)?rule (\w+):\s*$")
@@ -270,6 +271,14 @@ def helper(kind, spec, tmp):
 # --- the five measurements -------------------------------------------------------------------------
 
 
+def in_process_loop(tmp, files, cores):
+    """The in-process loop over the FSDD ``files`` (both branches, into ``tmp/loop``): (wall s, peak RSS MB)."""
+    out = tmp / "loop"
+    jobs = [(str(f), {"npy": str(out / "specs" / f"{f.stem}.npy"), "png": str(out / "spect" / f"{f.stem}.png")})
+            for f in files]
+    return helper("loop", {"jobs": jobs, "settings": FSDD_SETTINGS, "cores": cores}, tmp)[:2]
+
+
 def cold_stage(tmp, n, cores, notebook_files):
     """Measurement 1 (and the 3k figure of 5): workflow, in-process loop and notebook on the same files."""
     work = copy_workflow(tmp / "stage" / "wf")
@@ -277,10 +286,7 @@ def cold_stage(tmp, n, cores, notebook_files):
     files = link_fsdd(audio, n)
     write_config(work, audio, FSDD_CONFIG)
 
-    out = tmp / "loop"
-    jobs = [(str(f), {"npy": str(out / "specs" / f"{f.stem}.npy"), "png": str(out / "spect" / f"{f.stem}.png")})
-            for f in files]
-    loop_wall, loop_rss, _ = helper("loop", {"jobs": jobs, "settings": FSDD_SETTINGS, "cores": cores}, tmp)
+    loop_wall, loop_rss = in_process_loop(tmp, files, cores)
 
     sample = [str(f) for f in files[:: max(1, len(files) // (notebook_files + 1))][: notebook_files + 1]]
     (tmp / "notebook").mkdir()

@@ -62,7 +62,7 @@ PER_JOB = CHECKSUMS + LOOP
 def patched_snakemake(folder):
     """A copy of the installed Snakemake in ``folder`` with the checksums computed once per job.
 
-    Returns the folder to put first on ``PYTHONPATH``. Stops with a clear error
+    Returns the environment that makes Python import it (``PYTHONPATH``). Stops with a clear error
     when the installed Snakemake's code is not the one the patch was written for
     (for instance because the fix has landed upstream).
     """
@@ -82,17 +82,14 @@ def patched_snakemake(folder):
     imported = run.timed_run([sys.executable, "-c", "import snakemake; print(snakemake.__file__)"], ".", env=env)[2]
     if Path(imported.strip()).parent != target:
         raise SystemExit(f"PYTHONPATH={folder} does not make Python import the patched copy: {imported.strip()}")
-    return Path(folder)
+    return env
 
 
-def cold_run(work, cores, pythonpath=None):
+def cold_run(work, cores, env=None):
     """One cold spectrogram stage in ``work`` (results and records removed first): (wall s, peak RSS MB)."""
     for name in ("results", "logs", ".snakemake"):
         shutil.rmtree(work / name, ignore_errors=True)
-    env = dict(run.ENV, PYTHONPATH=str(pythonpath)) if pythonpath else None
-    wall, rss, _ = run.timed_run([*run.SNAKEMAKE, *run.STAGE, "--cores", str(cores), "--configfile", "bench.yaml"],
-                                 work, env=env)
-    return wall, rss
+    return run.snakemake(work, *run.STAGE, "--cores", str(cores), "--configfile", "bench.yaml", env=env)[:2]
 
 
 def outcome(work):
@@ -111,16 +108,13 @@ def measure(tmp, n, cores, repeats):
     audio = tmp / "audio"
     files = run.link_fsdd(audio, n)
     run.write_config(work, audio, run.FSDD_CONFIG)
-    out = tmp / "loop"
-    jobs = [(str(f), {"npy": str(out / "specs" / f"{f.stem}.npy"), "png": str(out / "spect" / f"{f.stem}.png")})
-            for f in files]
-    loop = run.helper("loop", {"jobs": jobs, "settings": run.FSDD_SETTINGS, "cores": cores}, tmp)[:2]
+    loop = run.in_process_loop(tmp, files, cores)
     patched = patched_snakemake(tmp / "patched")
     runs = {"stock": [], "patched": []}
     outcomes = {}
     for _ in range(repeats):
-        for variant, path in (("stock", None), ("patched", patched)):
-            runs[variant].append(cold_run(work, cores, path))
+        for variant, env in (("stock", None), ("patched", patched)):
+            runs[variant].append(cold_run(work, cores, env))
             outcomes[variant] = outcome(work)
     return {"n": n, "loop": loop, "runs": runs, "same": outcomes["stock"] == outcomes["patched"],
             "records": len(outcomes["stock"][1])}
