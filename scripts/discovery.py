@@ -12,6 +12,7 @@ workflow, so it must stay cheap (no numpy, no librosa).
 
 import csv
 import os
+import re
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".aif", ".aiff", ".ogg", ".mp3")
 
@@ -138,13 +139,22 @@ def id_clashes(relpaths, suffixes=(".npy", ".png")):
 #: names (the Slurm plugin's ``sbatch --wrap="..."``), so such a name could run a command there.
 SHELL_CHARACTERS = "$`\"'\\%"
 
+#: What Snakemake reads as a path variable ("pathvar") in every input and output path: ``<``, a
+#: lower-case name, ``>`` (``PATHVAR_REGEX`` of ``snakemake/pathvars.py``, applied by
+#: ``snakemake/io/__init__.py`` to each path a rule gets). An undefined one (``<script>``) stops every
+#: run at parse time; a defined one (``<results>``, ``<logs>``, ...) is replaced by its value, so the
+#: file would be looked for under another name. Snakemake offers no escape; other angle brackets
+#: (``<Tag>``, ``a<b``) are left alone.
+PATHVAR = re.compile(r"<[a-z][a-z0-9_]*>")
+
 
 def name_problem(relpath):
     """Why a file name cannot be used, or ``None``.
 
     Control characters (newline, tab, ...) break tables and logs; braces are
-    read by Snakemake as wildcards in file paths; :data:`SHELL_CHARACTERS`
-    would reach a shell on a cluster.
+    read by Snakemake as wildcards in file paths, and a lower-case ``<name>``
+    as a path variable (:data:`PATHVAR`); :data:`SHELL_CHARACTERS` would
+    reach a shell on a cluster.
 
     Examples
     --------
@@ -152,11 +162,21 @@ def name_problem(relpath):
     True
     >>> name_problem("hum/$(touch PWNED).wav")
     'the file name holds $, which a shell or Slurm reads (a cluster executor builds a shell command line of file names): rename the file'
+    >>> name_problem("hum/eve<script>_9.wav")
+    'the file name holds <script>, which Snakemake reads as a path variable (pathvar): rename the file'
+    >>> name_problem("hum/<Tag> a<b_9.wav") is None
+    True
     """
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in relpath):
         return "the file name holds a control character (newline, tab, ...): rename the file"
     if "{" in relpath or "}" in relpath:
         return "the file name holds { or }, which Snakemake reads as a wildcard: rename the file"
+    pathvars = PATHVAR.findall(relpath)
+    if pathvars:
+        return (
+            f"the file name holds {' '.join(pathvars)}, which Snakemake reads as a path variable (pathvar): "
+            "rename the file"
+        )
     found = [ch for ch in SHELL_CHARACTERS if ch in relpath]
     if found:
         return (

@@ -21,6 +21,14 @@ SHELL_NAMES = {
     "bark/back\\slash_8.wav": "\\",
     "chirp/job%j_8.wav": "%",
 }
+# Names Snakemake itself reads in a path (each refused): relative path → words of the reason. Braces are
+# wildcards; a lower-case <name> is a path variable ("pathvar"): an undefined one stops every run at parse
+# time, a defined one (<results>) is replaced by its value, so the file would be looked for under another name.
+SNAKEMAKE_NAMES = {
+    "bark/brace{id}_4.wav": "{ or }, which Snakemake reads as a wildcard",
+    "hum/eve<script>_9.wav": "<script>, which Snakemake reads as a path variable",
+    "chirp/at<results>_9.wav": "<results>, which Snakemake reads as a path variable",
+}
 
 # Broken files: relative path → words the reason in rejected.csv must contain.
 BROKEN = {
@@ -30,7 +38,7 @@ BROKEN = {
     "chirp/text_1.wav": "cannot decode",
     "chirp/naninf_1.wav": "NaN",
     "hum/stray-take.wav": "does not match",
-    "bark/brace{id}_4.wav": "wildcard",
+    **SNAKEMAKE_NAMES,
     HOSTILE: "a shell or Slurm reads",
     **{rel: "a shell or Slurm reads" for rel in SHELL_NAMES},
 }
@@ -53,6 +61,8 @@ UNUSUAL = {
     "hum/vorbis_1.ogg": "Ogg Vorbis",
     "bark/Zoë Ångström_3.wav": "spaces and non-ASCII letters",
     "chirp/robin (2) & co!_3.wav": "parentheses, ampersand, exclamation mark: literal inside a shell's quotes",
+    "hum/<Tag> a<b c>d_3.wav": "angle brackets around no lower-case name: not a pathvar, Snakemake leaves them",
+    "bark/s3:x storage:y_3.wav": "s3: and storage: in a name: Snakemake never takes storage from a path's text",
 }
 
 
@@ -79,7 +89,6 @@ def make_bad_corpus(folder):
     bad[200] = np.inf
     sf.write(folder / "chirp" / "naninf_1.wav", bad, 16000, subtype="FLOAT")
     sf.write(folder / "hum" / "stray-take.wav", tone_clip(900, seconds=0.3), 16000)
-    sf.write(folder / "bark" / "brace{id}_4.wav", tone_clip(910, seconds=0.3), 16000)
 
     sf.write(folder / "bark" / "silence_1.wav", np.zeros(8000, dtype=np.float32), 16000)
     sf.write(folder / "hum" / "constant_1.wav", np.full(8000, 0.25, dtype=np.float32), 16000)
@@ -97,7 +106,11 @@ def make_bad_corpus(folder):
     sf.write(folder / "hum" / "vorbis_1.ogg", tone_clip(970, sr=22050, seconds=0.4), 22050, format="OGG", subtype="VORBIS")
     sf.write(folder / "bark" / "Zoë Ångström_3.wav", tone_clip(320, seconds=0.4), 16000)
     sf.write(folder / "chirp" / "robin (2) & co!_3.wav", tone_clip(330, seconds=0.4), 16000)
+    sf.write(folder / "hum" / "<Tag> a<b c>d_3.wav", tone_clip(340, seconds=0.4), 16000)
+    sf.write(folder / "bark" / "s3:x storage:y_3.wav", tone_clip(350, seconds=0.4), 16000)
     sf.write(folder / HOSTILE, tone_clip(930, seconds=0.4), 16000)
     for i, rel in enumerate(SHELL_NAMES):
         sf.write(folder / rel, tone_clip(940 + 10 * i, seconds=0.4), 16000)
+    for i, rel in enumerate(SNAKEMAKE_NAMES):
+        sf.write(folder / rel, tone_clip(910 + 5 * i, seconds=0.3), 16000)
     return sorted(good + list(UNUSUAL))

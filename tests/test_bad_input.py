@@ -12,8 +12,8 @@ import audio_io
 import audio_processing
 import discovery
 from settings import spectrogram_settings
-from bad_corpus import BROKEN, HOSTILE, LATE, SHELL_NAMES, UNUSUAL, make_bad_corpus
-from workflow import SMALL_CONFIG, STAGE, copy_workflow, planned, run
+from bad_corpus import BROKEN, HOSTILE, LATE, SHELL_NAMES, SNAKEMAKE_NAMES, UNUSUAL, make_bad_corpus
+from workflow import JOB, SMALL_CONFIG, STAGE, copy_workflow, make_audio_folder, planned, run
 
 SETTINGS = spectrogram_settings({"sr": 16000, "duration": 0.5, "n_mels": 32, "n_fft": 512})
 SHAPE = (32, 1 + 8000 // 256)
@@ -51,6 +51,36 @@ def test_unusual_files_are_processed(corpus, rel):
 @pytest.mark.parametrize("rel", sorted(SHELL_NAMES))
 def test_shell_names_are_refused_naming_the_character(rel):
     assert SHELL_NAMES[rel] in discovery.name_problem(rel).split(",")[0]
+
+
+@pytest.mark.parametrize("rel", sorted(SNAKEMAKE_NAMES))
+def test_names_snakemake_reads_are_refused_naming_what_it_reads(rel):
+    assert SNAKEMAKE_NAMES[rel] in discovery.name_problem(rel)
+
+
+@pytest.mark.parametrize("mode", ["skip", "fail"])
+def test_prediction_folder_refuses_pathvars_in_names(tmp_path, mode):
+    """A lower-case <name> in a prediction folder's file name used to stop every run at parse time
+    (UndefinedPathvarException): it is left out with a warning naming it, or stops the run in one line."""
+    audio, field = tmp_path / "audio", tmp_path / "field"
+    make_audio_folder(audio, per=1)
+    field.mkdir()
+    for name in ("good_1.wav", "at<results>_9.wav", "eve<script>_9.wav"):
+        shutil.copy(audio / "bark" / "ann_0.WAV", field / name)
+    work = copy_workflow(tmp_path / "wf")
+    config = SMALL_CONFIG.format(audio_dir=audio) + f"on_bad_audio: {mode}\npredict:\n  field: {field}\n"
+    (work / "c.yaml").write_text(config)
+    proc = run(work, "-n", "results/predictions/field.csv", "--configfile", "c.yaml", check=False)
+    assert "Undefined pathvar" not in proc.stdout, proc.stdout[-2000:]
+    reason = discovery.name_problem("at<results>_9.wav")
+    jobs = {m.group(1) for m in map(JOB.match, proc.stdout.splitlines()) if m}
+    if mode == "skip":
+        assert proc.returncode == 0, proc.stdout[-2000:]
+        assert f"predict: 2 of 3 files under {field} left out (e.g. at<results>_9.wav: {reason})" in proc.stdout
+        assert "predict" in jobs
+    else:
+        assert proc.returncode != 0 and not jobs
+        assert f"{field}/at<results>_9.wav: {reason}; fix or remove it, or set on_bad_audio: skip" in proc.stdout
 
 
 def test_silence_gives_zeros_not_nan(corpus):

@@ -1,5 +1,7 @@
 """Finding audio files and labelling them: pattern, folder and CSV sources."""
 
+import doctest
+
 import pytest
 
 import discovery
@@ -36,6 +38,12 @@ def test_ids_keep_folders_and_drop_extensions(tree):
 def test_two_files_with_one_id_are_refused():
     with pytest.raises(discovery.DuplicateIdError, match="a/x.wav and a/x.flac"):
         discovery.index_files(["a/x.wav", "a/x.flac"])
+
+
+def test_docstring_examples():
+    result = doctest.testmod(discovery)
+    assert result.failed == 0
+    assert result.attempted > 0
 
 
 def test_pattern_labels():

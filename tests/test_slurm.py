@@ -125,16 +125,16 @@ def test_slurm_outputs_equal_the_local_run(runs):
 
 @pytest.mark.parametrize("files_per_job", [1, 4])
 def test_hostile_names_never_reach_slurm(cluster, tmp_path, files_per_job):
-    """Names a shell reads are refused before any job, per-file jobs (--target-jobs) and small batches
-    (--wait-for-files on sbatch's command line) alike: nothing runs, and they are listed in rejected.csv."""
-    from bad_corpus import HOSTILE, SHELL_NAMES
+    """Names a shell or Snakemake reads are refused before any job, per-file jobs (--target-jobs) and small
+    batches (--wait-for-files on sbatch's command line) alike: nothing runs, and they are listed in rejected.csv."""
+    from bad_corpus import HOSTILE, SHELL_NAMES, SNAKEMAKE_NAMES
     from workflow import SMALL_CONFIG, STAGE, make_audio_folder, tone_clip
 
     import soundfile as sf
 
     audio = tmp_path / "audio"
     good = make_audio_folder(audio, classes=("bark", "hum"), authors=("ann", "bob", "cyd"), per=1)
-    hostile = [HOSTILE, *SHELL_NAMES]
+    hostile = [HOSTILE, *SHELL_NAMES, *SNAKEMAKE_NAMES]
     for i, rel in enumerate(hostile):
         (audio / rel).parent.mkdir(parents=True, exist_ok=True)
         sf.write(audio / rel, tone_clip(500 + 10 * i, seconds=0.3), 16000)
