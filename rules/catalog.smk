@@ -12,7 +12,7 @@
 
 rule catalog:
     input:
-        tables=annotation_tables(),
+        tables=annotation_inputs(),
         facts=fact_files(),
     output:
         **catalog_outputs(),
@@ -25,6 +25,7 @@ rule catalog:
         windows=windowing(),
         labels=annotation_labels(),
         audio_dir=audio_root,
+        table_contents=table_contents(),
     run:
         from make_catalog import run_rule
 

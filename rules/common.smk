@@ -126,6 +126,9 @@ def discover():
 
 # Length in seconds of each checked audio file (from its header, remembered with the checks).
 DURATIONS = {}
+# Content digest of each usable audio file (discovery.content_digest, remembered with the checks;
+# for a demo, the digest of the code that makes it): what names the spectrogram jobs' facts tables.
+CONTENT = {}
 
 
 def screen(audio_dir, relpaths):
@@ -149,7 +152,10 @@ def screen(audio_dir, relpaths):
             version=f"{code_digest('audio_io.py', 'discovery.py')}-{shortest}-{os.path.realpath(audio_dir)}",
             measure=audio_io.header_seconds,
             measured=DURATIONS,
+            digests=CONTENT,
         )
+    else:
+        CONTENT.update(dict.fromkeys(relpaths, code_digest("demo_data.py")))
     readable = [rel for rel in relpaths if rel not in rejected]
     labels = config["labels"]
     try:
@@ -306,6 +312,7 @@ def clean_leftovers():
 
 onstart:
     clean_leftovers()
+    remove_orphans()
     report_rejected()
     report_cut_audio()
 
@@ -343,10 +350,21 @@ def demo_kind():
     return "soundscapes" if config["audio_dir"] == "demo_soundscapes" else "clips"
 
 
+def audio_input(rel):
+    """A spectrogram job's input for audio file ``rel``: its modification time is not looked at.
+
+    What a job's outputs are made of is the files' content (CONTENT): it names
+    a batch's facts table (batches.batch_digest) and is a params value of a
+    one-file job, so a ``touch`` reruns nothing and a new content with the old
+    size and time reruns the job.
+    """
+    return ancient(f"{AUDIO_DIR}/{rel}")
+
+
 def audio_path(wildcards):
     """The audio file of spectrogram ``wildcards.id``."""
     try:
-        return f"{AUDIO_DIR}/{CLIPS[wildcards.id]}"
+        return audio_input(CLIPS[wildcards.id])
     except KeyError:
         raise WorkflowError(
             f"no audio file under {AUDIO_DIR!r} has id {wildcards.id!r} (its path without extension)"
@@ -371,6 +389,14 @@ def spec_files(branch):
 
 FILES_PER_JOB = config["files_per_job"]
 BATCHES = batches.plan_batches(CLIPS, FILES_PER_JOB) if FILES_PER_JOB > 1 else {}
+# Each batch's files and their content, as a digest that names its facts table: a file added,
+# removed, renamed or changed gives the batch's facts a new name, which Snakemake finds missing.
+BATCH_DIGESTS = {
+    batch: batches.batch_digest(
+        (clip, CLIPS[clip], CONTENT[CLIPS[clip]]) for clip in clips
+    )
+    for batch, clips in BATCHES.items()
+}
 # What each spectrogram job made of its files (scripts/file_facts.py), named by its batch (or id),
 # in a folder named by the forms the jobs write: the aggregates ask for the facts only, and
 # Snakemake looks for a job's missing outputs only among the files a needed job asks for, so a
@@ -379,7 +405,9 @@ FACTS_DIR = "results/file_facts/" + "-".join(FORMS)
 
 
 def facts_path(job):
-    """The file-facts table of spectrogram job ``job`` (a batch, or an id or ``"{id}"`` with one file per job)."""
+    """The file-facts table of spectrogram job ``job``: a batch (named with its BATCH_DIGESTS), or an id or ``"{id}"``."""
+    if job in BATCH_DIGESTS:
+        return os.path.join(FACTS_DIR, f"{job}-{BATCH_DIGESTS[job]}.json")
     return os.path.join(FACTS_DIR, f"{job}.json")
 
 
@@ -388,14 +416,21 @@ def fact_files():
     return [facts_path(job) for job in (BATCHES if FILES_PER_JOB > 1 else CLIPS)]
 
 
+def audio_content(wildcards):
+    """The content digest of a one-file spectrogram job's audio (a params value: a new content reruns it)."""
+    return CONTENT[CLIPS[wildcards.id]]
+
+
 def spectrogram_rules():
-    """Name, audio input, outputs (form → path or paths) and log of each spectrogram rule.
+    """Name, audio input, outputs (form → path or paths), log and content of each spectrogram rule.
 
     With ``files_per_job: 1`` one rule with an ``{id}`` wildcard (one job per
     file); otherwise one rule per batch (``spectrogram_b007`` …), each listing
     its files. The outputs are the job's file facts (first: Snakemake finds
     the producer of an aggregate's input by trying a rule's outputs in order),
     the enabled branches' spectrograms and, with ``image.cmap``, the colour images.
+    The content (a params value) is the audio's content digest (of each file,
+    or of a batch's files with their names: BATCH_DIGESTS).
     """
     if FILES_PER_JOB == 1:
         return [
@@ -407,20 +442,87 @@ def spectrogram_rules():
                     **{form: spec_path(form, "{id}") for form in FORMS},
                 },
                 "logs/spectrogram/{id}.log",
+                audio_content,
             )
         ]
     return [
         (
             f"spectrogram_{batch}",
-            [f"{AUDIO_DIR}/{CLIPS[clip]}" for clip in clips],
+            [audio_input(CLIPS[clip]) for clip in clips],
             {
                 "facts": facts_path(batch),
                 **{form: [spec_path(form, clip) for clip in clips] for form in FORMS},
             },
             f"logs/spectrogram/{batch}.log",
+            BATCH_DIGESTS[batch],
         )
         for batch, clips in BATCHES.items()
     ]
+
+
+def spectrogram_jobs():
+    """Each spectrogram job's facts table and its spectrograms (every form), for the checks of output_state."""
+    jobs = BATCHES if FILES_PER_JOB > 1 else {clip: [clip] for clip in CLIPS}
+    return [
+        (facts_path(job), [spec_path(form, clip) for clip in clips for form in FORMS])
+        for job, clips in jobs.items()
+    ]
+
+
+def stage_folders():
+    """The folders that hold only the spectrogram stage's outputs: each form's, and every facts table's."""
+    return [layout["folder"] for layout in FORMS.values()] + ["results/file_facts"]
+
+
+def repair_stage_outputs():
+    """Run again every spectrogram job whose facts table is there but one of whose spectrograms is not.
+
+    The aggregates ask for the facts tables only, so such a job (a spectrogram
+    deleted by hand) would otherwise never run again: its facts table is
+    added to the run's ``--forcerun``, which a dry run shows too. Skipped in a
+    cluster job's own Snakemake (the main process repaired, and other jobs
+    may be writing).
+    """
+    import output_state
+
+    if workflow.remote_exec or workflow.dag_settings is None:
+        return
+    existing = set()
+    for folder in stage_folders():
+        existing |= output_state.files_under(folder)
+    broken = output_state.incomplete_jobs(spectrogram_jobs(), existing)
+    if broken:
+        facts, missing = broken[0]
+        more = f" (and {len(broken) - 1} more such jobs)" if len(broken) > 1 else ""
+        logger.warning(
+            f"{missing}: missing, though its job's facts table {facts} is there{more}: "
+            "running its job again"
+        )
+        forced = {facts for facts, _ in broken}
+        workflow.dag_settings.forcerun = frozenset(workflow.dag_settings.forcerun) | forced
+
+
+repair_stage_outputs()
+
+
+def remove_orphans():
+    """Remove the spectrograms and facts tables that no file of the current corpus makes (at the start of a run).
+
+    Left by removed, renamed or rejected files and by earlier batches; a clean
+    run would not have them, and a later one could take them for current.
+    """
+    import output_state
+
+    expected = {facts for facts, _ in spectrogram_jobs()}
+    expected |= {spec for _, specs in spectrogram_jobs() for spec in specs}
+    folders = stage_folders()
+    stale = output_state.orphans(folders, expected)
+    removed = output_state.remove_files(stale, roots=folders)
+    if removed:
+        logger.info(
+            f"removed {removed} spectrograms and facts tables of files no longer in audio_dir "
+            f"(e.g. {stale[0]})"
+        )
 
 
 def image_settings():
@@ -564,6 +666,21 @@ def annotation_tables():
         return [f"{AUDIO_DIR}/{rel}" for rel in demo_data.demo_tables(AUDIO_DIR)]
     folder = path or AUDIO_DIR
     return [f"{folder}/{rel}" for rel in discovery.discover_files(folder, [".txt"])]
+
+
+def annotation_inputs():
+    """The annotation tables as the catalog's inputs: their modification times are not looked at (see table_contents)."""
+    return [ancient(path) for path in annotation_tables()]
+
+
+def table_contents():
+    """Each annotation table's content digest (a params value of the catalog: an edited table reruns it, a touched one not).
+
+    A demo's tables, made by the demo_audio job, are named by the digest of the code that makes them.
+    """
+    if AUDIO_DIR in DEMO_DIRS.values() and config["labels"]["annotations"] is None:
+        return {path: code_digest("demo_data.py") for path in annotation_tables()}
+    return {path: discovery.content_digest(path) for path in annotation_tables()}
 
 
 def training_inputs(wildcards):

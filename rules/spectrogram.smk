@@ -10,7 +10,7 @@
 # run_job), so every core computes; each finished job adds to the run's progress line.
 # The group "spectrograms" only matters on a cluster (Snakemake ignores groups locally): a profile's
 # group-components can bundle batches into one cluster job (docs/slurm.md says why profiles/slurm does not).
-for spectrogram_rule, audio, outputs, job_log in spectrogram_rules():
+for spectrogram_rule, audio, outputs, job_log, content in spectrogram_rules():
 
     rule:
         name:
@@ -32,5 +32,6 @@ for spectrogram_rule, audio, outputs, job_log in spectrogram_rules():
             image=image_settings(),
             channels=CHANNELS,
             math=code_digest(*SPECTROGRAM_CODE),
+            content=content,
         run:
             compute_spectrograms(input, output, params, log)

@@ -49,3 +49,26 @@ def plan_batches(clip_ids, files_per_job):
     for clip in sorted(clip_ids):
         batches.setdefault(f"b{batch_index(clip, n_batches):0{width}d}", []).append(clip)
     return dict(sorted(batches.items()))
+
+
+def batch_digest(members):
+    """What a spectrogram job's outputs are made of, as 12 hex digits: a part of its facts table's name.
+
+    Parameters
+    ----------
+    members : iterable of (str, str, str)
+        ``(clip id, audio path, content digest)`` of each file of the job.
+
+    Returns
+    -------
+    str
+        A digest that changes whenever a file joins or leaves the job, is
+        renamed or moved, or its content changes. Snakemake reruns a job whose
+        requested output is missing, so naming the facts table by it reruns
+        exactly the jobs whose files changed, whatever Snakemake recorded (or
+        did not record) about the job's earlier runs.
+    """
+    digest = hashlib.sha256()
+    for member in sorted(members):
+        digest.update("\0".join(member).encode("utf-8") + b"\n")
+    return digest.hexdigest()[:12]

@@ -13,6 +13,7 @@ workflow, so it must stay cheap (no numpy, no librosa).
 import csv
 import os
 import re
+import time
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".aif", ".aiff", ".ogg", ".mp3")
 
@@ -186,17 +187,20 @@ def name_problem(relpath):
     return None
 
 
-CHECKS_HEADER = ["relpath", "size", "mtime_ns", "ctime_ns", "inode", "reason", "seconds"]
+CHECKS_HEADER = ["relpath", "size", "mtime_ns", "ctime_ns", "inode", "reason", "seconds", "content"]
 
 
 def read_checks(cache_path, version):
-    """Earlier check results: relative path → ``(size, mtime_ns, ctime_ns, inode, reason, seconds)``; empty if absent or stale."""
+    """Earlier check results: relative path → ``(size, mtime_ns, ctime_ns, inode, reason, seconds, content)``; empty if absent or stale."""
     try:
         with open(cache_path, newline="", encoding="utf-8") as f:
             rows = csv.reader(f)
             if next(rows, None) != [f"# checks {version}"] or next(rows, None) != CHECKS_HEADER:
                 return {}
-            return {rel: (int(a), int(b), int(c), int(d), reason, seconds) for rel, a, b, c, d, reason, seconds in rows}
+            return {
+                rel: (int(a), int(b), int(c), int(d), reason, seconds, content)
+                for rel, a, b, c, d, reason, seconds, content in rows
+            }
     except (OSError, ValueError):
         return {}
 
@@ -215,7 +219,26 @@ def write_checks(cache_path, version, entries):
     write_text(cache_path, buf.getvalue(), durable=True)
 
 
-def check_files(audio_dir, relpaths, probe, cache_path=None, version="", measure=None, measured=None):
+#: A file changed less than this long ago is checked again at the next parse: a file system's clock
+#: ticks coarsely (a few ms), so a second write within the tick keeps every time of the first (git's
+#: "racy" entries).
+RACY_NS = 2_000_000_000
+
+
+def content_digest(path):
+    """A digest of a file's bytes (SHA-256, 32 hex digits): what identifies a recording's content.
+
+    Read only when a file is new or its size, times or inode changed (see
+    :func:`check_files`), so a ``touch`` costs one read and changes nothing.
+    """
+    import hashlib
+
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()[:32]
+
+
+def check_files(audio_dir, relpaths, probe, cache_path=None, version="", measure=None, measured=None,
+                digests=None):
     """Problems of the audio files of a run, each file checked once while it is unchanged.
 
     Parameters
@@ -239,6 +262,13 @@ def check_files(audio_dir, relpaths, probe, cache_path=None, version="", measure
     measured : dict or None
         Filled with relative path → seconds for the usable files, when
         ``measure`` is given.
+    digests : dict or None
+        Filled with relative path → :func:`content_digest` for the usable
+        files, when given. A file is read again only when its size,
+        modification or change time or inode differs from the cache's: the
+        change time moves whenever the content is written, even when the size
+        and modification time are set back (as git's index relies on), so a
+        replaced content is never taken for the old one.
 
     Returns
     -------
@@ -262,15 +292,20 @@ def check_files(audio_dir, relpaths, probe, cache_path=None, version="", measure
             if not readable:  # e.g. a permission a chmod fixes later: never remembered
                 problems[rel] = "the file cannot be read (permission denied): fix its permissions"
                 continue
-            if known is not None and known[:4] == key:
-                reason, seconds = known[4] or None, known[5]
+            if known is not None and known[:4] == key and (digests is None or known[4] or known[6]):
+                reason, seconds, content = known[4] or None, known[5], known[6]
             else:
                 reason = probe(path)
                 seconds = measure(path) if measure and not reason else None
                 seconds = "" if seconds is None else repr(float(seconds))
-            entries[rel] = (*key, reason or "", seconds)
+                content = content_digest(path) if digests is not None and not reason else ""
+            if time.time_ns() - stat.st_ctime_ns < RACY_NS:
+                key = (*key[:2], -1, key[3])  # changed just now: might change again within the clock's tick
+            entries[rel] = (*key, reason or "", seconds, content)
             if measured is not None and seconds:
                 measured[rel] = float(seconds)
+            if digests is not None and not reason:
+                digests[rel] = content
         if reason:
             problems[rel] = " ".join(reason.split())
     if cache_path and entries != cache:

@@ -120,6 +120,12 @@ def build_catalog(rows, facts, windows=None, labels=None, tables=(), audio_dir=N
         With annotations, every annotated event (id, start, end, class).
     """
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS).astype({"class_id": int})
+    missing = [path for path in table["audio_path"] if path not in facts]
+    if missing:
+        raise ValueError(
+            f"{missing[0]}: not in the spectrogram jobs' facts tables (results/file_facts/), which are out of "
+            "date; delete results/file_facts and run again"
+        )
     entries = [facts[path] for path in table["audio_path"]]
     table["duration"] = [round(entry["duration"], 6) for entry in entries]
     table["sample_rate"] = [entry["sample_rate"] for entry in entries]

@@ -88,7 +88,8 @@ def test_silence_gives_zeros_not_nan(corpus):
     assert not audio_processing.spectrogram(folder / "bark/silence_1.wav", SETTINGS).any()
 
 
-def test_check_files_probes_each_version_once(tmp_path):
+def test_check_files_probes_each_version_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(discovery, "RACY_NS", 0)  # files written just now are trusted (see the test below)
     folder = tmp_path / "a"
     folder.mkdir()
     (folder / "x.wav").write_bytes(b"")
@@ -113,6 +114,31 @@ def test_check_files_probes_each_version_once(tmp_path):
     assert calls[2:] == ["x.wav"]  # only the changed file
     discovery.check_files(str(folder), rels, probe, cache, "v2")
     assert sorted(calls[3:]) == ["x.wav", "y.wav"]  # a new probe version checks everything again
+
+
+def test_check_files_sees_new_content_with_old_size_and_times(tmp_path, monkeypatch):
+    """A content replaced with the same size and modification time is read again (its change time moved);
+    a file changed within the last RACY_NS is checked again at the next call, whatever its times say."""
+    folder = tmp_path / "a"
+    folder.mkdir()
+    path = folder / "x.wav"
+    path.write_bytes(b"first")
+    cache, digests = str(tmp_path / "checks.csv"), {}
+    discovery.check_files(str(folder), ["x.wav"], lambda p: None, cache, "v1", digests=digests)
+    first = digests["x.wav"]
+    assert first == discovery.content_digest(str(path))
+    # within RACY_NS of its change, the entry is not trusted: the next call reads the file again
+    assert discovery.read_checks(cache, "v1")["x.wav"][2] == -1
+    before = path.stat()
+    path.write_bytes(b"other")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    monkeypatch.setattr(discovery, "RACY_NS", 0)
+    discovery.check_files(str(folder), ["x.wav"], lambda p: None, cache, "v1", digests=digests)
+    assert digests["x.wav"] == discovery.content_digest(str(path)) != first
+    # a touch: read again, the same digest
+    os.utime(path)
+    discovery.check_files(str(folder), ["x.wav"], lambda p: None, cache, "v1", digests=digests)
+    assert digests["x.wav"] == discovery.content_digest(str(path))
 
 
 @pytest.fixture(scope="module")

@@ -68,19 +68,19 @@ def run(workdir, *args, check=True, timeout=900):
 
 
 JOB = re.compile(r"^\s*(?:local)?rule (\w+):\s*$")
+SPECTROGRAM_FOLDERS = {"results/specs/": ".npy", "results/spect/": ".png"}
 
 
-def planned(workdir, *args):
-    """Jobs a dry run plans: a Counter of rule names and the set of spectrogram ids.
+def jobs_in(out):
+    """The jobs a Snakemake run or dry run printed: a Counter of rule names and the set of spectrogram ids.
 
     Returns
     -------
     rules : collections.Counter
         Jobs per rule; the per-batch rules ``spectrogram_b…`` count as ``spectrogram``.
     ids : set of str
-        The ids of every spectrogram that a planned spectrogram job makes.
+        The ids of every spectrogram (NPY or PNG) that a spectrogram job makes.
     """
-    out = run(workdir, "-n", *args).stdout
     rules, ids, current = Counter(), set(), None
     for line in out.splitlines():
         match = JOB.match(line)
@@ -91,10 +91,16 @@ def planned(workdir, *args):
         if current == "spectrogram" and line.strip().startswith("output:"):
             for path in line.split("output:", 1)[1].split(", "):
                 path = path.strip()
-                if path.startswith("results/specs/") and path.endswith(".npy"):
-                    ids.add(path[len("results/specs/") : -len(".npy")])
+                for folder, suffix in SPECTROGRAM_FOLDERS.items():
+                    if path.startswith(folder) and path.endswith(suffix):
+                        ids.add(path[len(folder) : -len(suffix)])
             current = None
     return rules, ids
+
+
+def planned(workdir, *args):
+    """Jobs a dry run plans (see :func:`jobs_in`)."""
+    return jobs_in(run(workdir, "-n", *args).stdout)
 
 
 def tone_clip(freq, sr=16000, seconds=0.5, seed=0, stereo=False):
