@@ -499,7 +499,9 @@ def repair_stage_outputs():
             "running its job again"
         )
         forced = {facts for facts, _ in broken}
-        workflow.dag_settings.forcerun = frozenset(workflow.dag_settings.forcerun) | forced
+        workflow.dag_settings.forcerun = (
+            frozenset(workflow.dag_settings.forcerun) | forced
+        )
 
 
 repair_stage_outputs()
