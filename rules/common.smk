@@ -65,9 +65,10 @@ BRANCHES = {
 }
 # Every form of a spectrogram the run writes: the enabled branches and, with image.cmap, the
 # colour images (a third image form, not a branch: no manifest, no model).
+COLOR_FORM = {"color": {"folder": "results/spect_color", "suffix": ".png"}}
 FORMS = dict(BRANCHES)
 if config["image"]["cmap"] is not None:
-    FORMS["color"] = {"folder": "results/spect_color", "suffix": ".png"}
+    FORMS.update(COLOR_FORM)
 
 
 def require_branch(branch):
@@ -470,8 +471,14 @@ def spectrogram_jobs():
 
 
 def stage_folders():
-    """The folders that hold only the spectrogram stage's outputs: each form's, and every facts table's."""
-    return [layout["folder"] for layout in FORMS.values()] + ["results/file_facts"]
+    """The folders that hold only the spectrogram stage's outputs: each form's (enabled or not), and the facts tables.
+
+    A form turned off keeps nothing worth keeping: turned on again, every job
+    reruns (its facts tables have another folder, FACTS_DIR).
+    """
+    return [
+        layout["folder"] for layout in {**ALL_BRANCHES, **COLOR_FORM}.values()
+    ] + ["results/file_facts"]
 
 
 def repair_stage_outputs():
