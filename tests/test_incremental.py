@@ -547,3 +547,48 @@ def test_demo_file_added_or_renamed_reruns_its_batches_and_equals_a_clean_run(de
     assert demo_run(work, corpus, dry=True) == (jobs_in("")[0], set()), "a second run has nothing to do"
     problem = differences(outputs(work), clean_outputs(tmp_path, corpus))
     assert not problem, problem
+
+
+# ---- models: training is deterministic, so an incremental model equals a clean run's --------------
+
+TRAINING = {"epochs": 3, "average_epochs": 2, "batch_size": 8, "conv_blocks": 1, "filters": 4, "dense_units": 8}
+
+
+def model_weights(work, branch):
+    """The weights of ``results/model_{branch}.keras`` (a list of arrays)."""
+    from model import setup_keras  # registers the workflow's own layers
+
+    return setup_keras().models.load_model(Path(work) / f"results/model_{branch}.keras", compile=False).get_weights()
+
+
+def test_models_after_changes_equal_a_clean_run(tmp_path):
+    """Files added, moved and replaced after a first training: the retrained model is the clean run's, weight for weight."""
+    import numpy as np
+
+    corpus = Corpus(tmp_path)
+    corpus.config["branches"] = ["npy"]
+    corpus.config["training"] = dict(TRAINING)
+    work = copy_workflow(tmp_path / "wf")
+
+    def train_run(folder):
+        (Path(folder) / "test.yaml").write_text(yaml.safe_dump(corpus.write_sources()))
+        return jobs_in(run(folder, "results/model_npy.keras", "--cores", "2", "--configfile", "test.yaml").stdout)
+
+    train_run(work)
+    corpus.add(corpus.new_name("hum", "eve"), corpus.next_seed())
+    corpus.add(corpus.new_name("bark", "ann"), corpus.next_seed())
+    extra = corpus.new_name("chirp", "dan")
+    corpus.add(extra, corpus.next_seed())
+    corpus.move(extra, "bark/" + extra.split("/")[1])
+    corpus.files["hum/ann_0.wav"] = corpus.next_seed()
+    corpus.write_audio("hum/ann_0.wav", corpus.files["hum/ann_0.wav"])
+    rules, _ = train_run(work)
+    assert rules["train"] == 1
+    clean = copy_workflow(tmp_path / "clean")
+    train_run(clean)
+    ours, theirs = model_weights(work, "npy"), model_weights(clean, "npy")
+    assert len(ours) == len(theirs) and all(np.array_equal(a, b) for a, b in zip(ours, theirs))
+    problem = differences(outputs(work, ALWAYS + ("final_specs.csv",)), outputs(clean, ALWAYS + ("final_specs.csv",)))
+    assert not problem, problem
+    for name in ("history.csv", "confusion_matrix.csv", "misclassified.csv"):
+        assert (work / "results/npy" / name).read_bytes() == (clean / "results/npy" / name).read_bytes(), name
