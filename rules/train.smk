@@ -38,9 +38,13 @@ if "png" in BRANCHES:
 
 
 # Threads and memory are Snakemake's: change them with --set-threads train=8 and
-# --set-resources train:mem_mb=16000 (or in a profile); they never retrain a model. One thread
-# by default, so that two cores train both branches side by side: the small CNN gains little
-# from a second thread (40 against 45-52 ms per step of 32 FSDD clips, measured).
+# --set-resources train:mem_mb=16000 (or in a profile). Neither makes Snakemake retrain a model,
+# but the thread count is part of the model: another count can give other weights (TensorFlow
+# splits its sums over the threads). The provenance records it; to retrain with new threads,
+# add --forcerun train. No params entry: Snakemake leaves a params function of `threads` out of
+# its rerun triggers (docs/training.md, "Which runs give the same weights"). One thread by
+# default, so that two cores train both branches side by side: the small CNN gains little from a
+# second thread (40 against 45-52 ms per step of 32 FSDD clips, measured).
 rule train:
     input:
         unpack(training_inputs),

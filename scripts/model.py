@@ -31,13 +31,18 @@ def setup_keras(threads=None, seed=None):
     oneDNN's convolutions train the CNN two to three times as fast on CPU as
     TensorFlow's own (measured with the default model: 26 against 63 CPU seconds
     for the demo data, 4.3 against 11.4 CPU seconds per FSDD epoch) and stay
-    repeatable: the same seed and threads give the same weights.
+    repeatable: the same seed, thread count and kind of CPU give the same weights.
+    Another thread count can give other weights, deterministic ops or not (the
+    kernels split their sums over the threads, by the CPU's instruction set), and
+    so can another CPU (docs/training.md, "Which runs give the same weights").
     ``TF_ENABLE_ONEDNN_OPTS=0`` in the environment turns them off.
 
     Parameters
     ----------
     threads : int or None
-        Threads TensorFlow may use (the rule's ``threads``).
+        Threads of TensorFlow's kernels (intra-op; the rule's ``threads``), one
+        op at a time (inter-op 1). None leaves TensorFlow's defaults (about one
+        thread per core).
     seed : int or None
         Seed of Python, NumPy and TensorFlow (``keras.utils.set_random_seed``);
         with it, TensorFlow's ops are made deterministic.

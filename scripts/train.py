@@ -2,7 +2,8 @@
 
 Writes the model (``results/model_{branch}.keras``), its provenance
 (``results/model_{branch}.provenance.json``: effective config, package
-versions, git commit, manifest hash, classes, input shape), the training
+versions, git commit, manifest hash, classes, input shape, and the thread
+count and CPU it trained with), the training
 history, metrics per split (the CNN's, the baseline's beside them, and the
 epoch kept with the seconds per epoch), the test confusion matrix and the
 misclassified files. The input normaliser, when enabled, is fitted on the training split
@@ -12,6 +13,7 @@ only and saved inside the model.
 import hashlib
 import json
 import os
+import platform
 import subprocess
 import sys
 from importlib import metadata
@@ -28,6 +30,8 @@ from tables import read_csv, write_csv
 PACKAGES = ["snakemake", "librosa", "soundfile", "soxr", "numpy", "pandas", "pillow", "keras", "tensorflow-cpu",
             "scikit-learn", "matplotlib"]
 EVALUATED = ("val", "test", "holdout")
+ISA_FLAGS = ("sse4_1", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_tile")
+"""The CPU flags (of /proc/cpuinfo) that decide which of oneDNN's kernels train the model."""
 
 
 def sha256_of(path):
@@ -58,6 +62,46 @@ def git_commit(repo):
     except (OSError, subprocess.CalledProcessError):
         return None
     return commit.stdout.strip() + ("-dirty" if status.stdout.strip() else "")
+
+
+def numerics(threads):
+    """Where a model was computed, beyond its configuration, data and packages: its weights depend on it too.
+
+    The same seed gives the same weights only with the same thread count and the
+    same kind of CPU: TensorFlow's kernels split their sums over the threads, in
+    a way that depends on the CPU's instruction set (docs/training.md).
+
+    Parameters
+    ----------
+    threads : int or None
+        The threads training ran with (None: TensorFlow's default).
+
+    Returns
+    -------
+    dict
+        ``threads``, ``cpu`` (the processor's name), ``cpu_isa`` (which of
+        :data:`ISA_FLAGS` it has; empty where /proc/cpuinfo is missing) and
+        ``tf_enable_onednn_opts``.
+    """
+    cpu, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:  # the first processor's block
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    cpu = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+    except OSError:
+        pass
+    return {
+        "threads": int(threads) if threads else None,
+        "cpu": cpu,
+        "cpu_isa": [flag for flag in ISA_FLAGS if flag in flags],
+        "tf_enable_onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+    }
 
 
 def class_weights(labels, n_classes, mode):
@@ -260,11 +304,12 @@ def evaluate(model, data, batch_size, events=None):
     return metrics, confusion, pd.concat(wrong) if wrong else pd.DataFrame()
 
 
-def provenance(branch, data, manifest, config, repo):
+def provenance(branch, data, manifest, config, repo, threads=None):
     """What a model was trained on and with: enough to reproduce it and to predict like it.
 
     ``config`` holds the sections of the configuration that define the data and
-    the training (``audio_dir``, ``labels``, ``spectrogram``, ``split``, ``training``).
+    the training (``audio_dir``, ``labels``, ``spectrogram``, ``split``, ``training``);
+    ``threads`` the threads training ran with (recorded in ``numerics``, :func:`numerics`).
     """
     return {
         "branch": branch,
@@ -278,6 +323,7 @@ def provenance(branch, data, manifest, config, repo):
         "git_commit": git_commit(repo),
         "keras_backend": os.environ.get("KERAS_BACKEND"),
         "packages": package_versions(),
+        "numerics": numerics(threads),
     }
 
 
@@ -296,7 +342,7 @@ def main(branch, data_path, stack, channels, training, config, repo, threads, ou
     write_text(out["metrics"], json.dumps(metrics, indent=2) + "\n")
     write_csv(confusion, out["confusion"], index=True)
     write_csv(wrong, out["misclassified"])
-    record = provenance(branch, data, data_path, config, repo)
+    record = provenance(branch, data, data_path, config, repo, threads)
     write_text(out["provenance"], json.dumps(record, indent=2) + "\n")
     with atomic_path(out["model"], durable=True) as tmp:
         model.save(tmp)

@@ -66,14 +66,25 @@ def cluster():
         shutil.rmtree(state, ignore_errors=True)
 
 
+def train_threads():
+    """The thread count the Slurm run trains with (``train=N`` of SLURM_ARGS' --set-threads)."""
+    return int(SLURM_ARGS[SLURM_ARGS.index("--set-threads") + 1].removeprefix("train="))
+
+
 @pytest.fixture(scope="module")
 def runs(cluster, demo_trained, tmp_path_factory):
-    local = demo_trained  # the demo run locally to every default target, model_npy.keras included
     remote = copy_workflow(tmp_path_factory.mktemp("slurm-run") / "wf")
     # A few hundred files per batch, as docs/slurm.md advises for a cluster: the demo's 320 files in 2 batches
     # (the local run used the default 32 per batch; batching changes no output)
     log = snakemake(remote, "results/model_npy.keras", *SLURM_ARGS, "--config", f"files_per_job={FILES_PER_JOB}")
     job_ids = sorted(set(re.findall(r"submitted with SLURM jobid (\d+)", log)), key=int)
+    # The local reference: the demo run to every default target, its NPY model retrained locally with the Slurm
+    # run's threads. The thread count is part of a model (docs/training.md, "Which runs give the same weights"):
+    # on some CPUs the demo's one thread and the Slurm run's two give other weights.
+    local = tmp_path_factory.mktemp("local-run") / "wf"
+    shutil.copytree(demo_trained, local, symlinks=True)
+    snakemake(local, "results/model_npy.keras", "--cores", "2", "--set-threads", f"train={train_threads()}",
+              "--forcerun", "train")
     return local, remote, job_ids, log
 
 
@@ -105,6 +116,10 @@ def test_each_spectrogram_batch_is_one_slurm_job_of_one_cpu(runs):
 
 def test_slurm_outputs_equal_the_local_run(runs):
     local, remote, _, _ = runs
+    # like with like: both models trained with the same threads on the same CPU (their provenance says so)
+    numerics = [json.loads((run / "results" / "model_npy.provenance.json").read_text())["numerics"]
+                for run in (local, remote)]
+    assert numerics[0] == numerics[1] and numerics[0]["threads"] == train_threads(), numerics
     for name in ("final_specs.csv", "catalog.csv", "classes.csv", "split_summary.csv"):
         assert (remote / "results" / name).read_bytes() == (local / "results" / name).read_bytes(), name
     for folder, pattern in (("specs", "*.npy"), ("spect", "*.png")):

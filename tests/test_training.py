@@ -1,6 +1,7 @@
 """Training on the demo data: loaders, determinism, what reruns, evaluation outputs, prediction."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -88,6 +89,18 @@ def test_provenance_records_what_the_model_was_trained_with(demo):
     assert record["packages"]["keras"] and record["packages"]["librosa"]
     assert record["keras_backend"] == "tensorflow"
     assert "git_commit" in record
+    # where it was computed: the same seed gives the same weights only with the same threads and kind of CPU
+    numerics = record["numerics"]
+    assert numerics["threads"] == 1  # the train rule's default
+    assert numerics["cpu"] and isinstance(numerics["cpu_isa"], list)
+    assert numerics["tf_enable_onednn_opts"] == os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1")
+
+
+def test_thread_count_retrains_nothing(demo):
+    # docs/training.md, "Which runs give the same weights": a model keeps the threads it was trained with
+    # (Snakemake leaves thread counts out of its rerun triggers); --forcerun train retrains with new ones
+    rules, _ = planned(demo, "--set-threads", "train=2")
+    assert sum(rules.values()) == 0
 
 
 def test_load_npy_data_lines_up_with_the_manifest(demo, tmp_path):
@@ -159,6 +172,10 @@ def test_same_seed_gives_the_same_weights_and_metrics(demo, tmp_path):
     before = without_seconds(again / "results" / "npy" / "metrics.json")
     run(again, "results/model_npy.keras", "--cores", "2", "--forcerun", "train", timeout=900)
     assert without_seconds(again / "results" / "npy" / "metrics.json") == before
+    # like with like: the same threads on the same CPU (the same seed on other threads can give other weights)
+    numerics = [json.loads((d / "results" / "model_npy.provenance.json").read_text())["numerics"]
+                for d in (demo, again)]
+    assert numerics[0] == numerics[1]
     first = load_keras_model(str(demo / "results" / "model_npy.keras")).get_weights()
     second = load_keras_model(str(again / "results" / "model_npy.keras")).get_weights()
     assert len(first) == len(second)
