@@ -476,9 +476,9 @@ def stage_folders():
     A form turned off keeps nothing worth keeping: turned on again, every job
     reruns (its facts tables have another folder, FACTS_DIR).
     """
-    return [
-        layout["folder"] for layout in {**ALL_BRANCHES, **COLOR_FORM}.values()
-    ] + ["results/file_facts"]
+    return [layout["folder"] for layout in {**ALL_BRANCHES, **COLOR_FORM}.values()] + [
+        "results/file_facts"
+    ]
 
 
 def repair_stage_outputs():
