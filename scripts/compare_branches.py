@@ -1,6 +1,6 @@
 """Both branches side by side: test and holdout metrics of the CNN and of the baseline beside it,
-the epoch kept and the seconds per epoch, whether the CNN beats the baseline on val, and the
-largest |png/255 − npy|."""
+the epoch kept and the seconds per epoch, whether the CNN beats the baseline on val (when it does
+not, what to try first: metrics.json's ``advice``), and the largest |png/255 − npy|."""
 
 import json
 import os
@@ -68,7 +68,7 @@ def scores(metrics):
 
 
 def branch_record(metrics):
-    """One branch's entry: the CNN's scores per split, the baseline's, the training summary, the verdict.
+    """One branch's entry: the CNN's scores per split, the baseline's, the training summary, the verdict, the advice.
 
     Parameters
     ----------
@@ -79,12 +79,14 @@ def branch_record(metrics):
     -------
     dict
         The CNN's split keys, ``baseline`` (the same splits), ``training`` and
-        ``beats_baseline_on_val`` with its ``verdict`` sentence.
+        ``beats_baseline_on_val`` with its ``verdict`` sentence and ``advice``
+        (metrics.json's list of what to try first; empty when the CNN beats the baseline).
     """
     record = scores(metrics)
     record["baseline"] = scores(metrics.get("baseline") or {})
     record["training"] = metrics.get("training")
     record["beats_baseline_on_val"], record["verdict"] = baseline.verdict(metrics, metrics.get("baseline"))
+    record["advice"] = list(metrics.get("advice") or [])
     return record
 
 
@@ -108,7 +110,8 @@ def _cell(m, key):
 
 
 def markdown(record):
-    """The same record as Markdown: a table of scores, a table of training, a verdict per branch."""
+    """The same record as Markdown: a table of scores, a table of training, a verdict per branch (and a list of
+    what to try first when its CNN does not beat the baseline)."""
     lines = [
         "| branch | split | files | accuracy | macro-F1 | baseline accuracy | baseline macro-F1 |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -131,6 +134,8 @@ def markdown(record):
     lines.append("")
     for branch, entry in record["branches"].items():
         lines.append(f"{branch}: {entry['verdict']}.")
+        if entry.get("advice"):
+            lines += [f"{branch}: what to try first:", ""] + [f"- {tip}" for tip in entry["advice"]] + [""]
     if record["max_abs_png_minus_npy"] is None:
         lines.append(
             "|png/255 − npy| is not compared: the PNGs are drawn at another size than the arrays "
@@ -156,6 +161,8 @@ def main(metrics_npy, metrics_png, npy_manifest, png_manifest, channels, out_jso
     for branch, entry in record["branches"].items():
         if entry["beats_baseline_on_val"] is False:  # on the console, at the end of the run
             print(f"{branch}: {entry['verdict']}", file=sys.stdout, flush=True)
+            for tip in entry["advice"]:
+                print(f"{branch}: advice: {tip}", file=sys.stdout, flush=True)
 
 
 if "snakemake" in globals():

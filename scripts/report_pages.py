@@ -69,12 +69,13 @@ def csv_page(csv_path, out_html, title, empty="The table is empty."):
 
 
 def markdown_html(text):
-    """The Markdown that the workflow writes, as HTML: pipe tables and plain paragraphs.
+    """The Markdown that the workflow writes, as HTML: pipe tables, bulleted lists and plain paragraphs.
 
     A line starting with ``|`` belongs to a table (header row, ``---``
-    separator row, body rows); any other non-empty line is a paragraph.
+    separator row, body rows); consecutive lines starting with ``- `` make one
+    list (the comparison's advice); any other non-empty line is a paragraph.
     """
-    parts, table = [], []
+    parts, table, items = [], [], []
 
     def flush():
         if table:
@@ -82,10 +83,20 @@ def markdown_html(text):
             body = [row for row in cells[1:] if not all(set(c) <= set("-: ") for c in row)]
             parts.append(table_html(cells[0], body))
             table.clear()
+        if items:
+            parts.append("<ul>\n" + "\n".join(f"<li>{html.escape(item)}</li>" for item in items) + "\n</ul>")
+            items.clear()
 
     for line in text.splitlines():
         if line.lstrip().startswith("|"):
+            if items:
+                flush()
             table.append(line)
+            continue
+        if line.lstrip().startswith("- "):
+            if table:
+                flush()
+            items.append(line.strip()[2:].strip())
             continue
         flush()
         if line.strip():

@@ -21,6 +21,7 @@ from importlib import metadata
 import numpy as np
 import pandas as pd
 
+import advice
 import baseline
 import evaluation
 import loaders
@@ -327,6 +328,27 @@ def provenance(branch, data, manifest, config, repo, threads=None):
     }
 
 
+def run_advice(model, data, training, metrics):
+    """What to try first when the CNN does not beat its baseline on val (:func:`advice.advice`).
+
+    Measures the kept model on the training split, unaugmented (one pass of
+    prediction, only in this case), and reads the rest from ``metrics``.
+
+    Returns
+    -------
+    list of str
+    """
+    from model import make_batches
+
+    rows = data.indices("train")
+    predicted = model.predict(make_batches(data.features, None, rows, training["batch_size"]), verbose=0)
+    train_accuracy = float(np.mean(predicted.argmax(axis=1) == data.labels[rows]))
+    recordings = data.recordings[rows] if data.recordings is not None else None
+    facts = advice.run_facts(training, metrics["training"], data.labels[rows], data.classes, train_accuracy,
+                             metrics["val"], metrics["baseline"]["val"], recordings)
+    return advice.advice(facts)
+
+
 def main(branch, data_path, stack, channels, training, config, repo, threads, out, events_path=None):
     """Train, evaluate and write every output of one branch, the baseline's metrics beside the CNN's."""
     data = loaders.load_branch(branch, data_path, stack, channels)
@@ -336,6 +358,9 @@ def main(branch, data_path, stack, channels, training, config, repo, threads, ou
     metrics, confusion, wrong = evaluate(model, data, training["batch_size"], events)
     beats, message = baseline.verdict(metrics, baseline_metrics)
     metrics.update(baseline=baseline_metrics, training=summary, beats_baseline_on_val=beats)
+    tips = run_advice(model, data, training, metrics) if beats is False else []
+    if tips:
+        metrics["advice"] = tips
     os.makedirs(os.path.dirname(out["history"]), exist_ok=True)
     with atomic_path(out["history"]) as tmp:
         history.to_csv(tmp, index=False)
@@ -350,6 +375,8 @@ def main(branch, data_path, stack, channels, training, config, repo, threads, ou
     print(f"{branch}: test accuracy {test['accuracy'] if test else 'n/a'}, "
           f"baseline {base['accuracy'] if base else 'n/a'}", file=sys.stderr)
     print(f"{branch}: {message}", file=sys.stderr)
+    for tip in tips:
+        print(f"{branch}: advice: {tip}", file=sys.stderr)
 
 
 if "snakemake" in globals():

@@ -80,13 +80,15 @@ def test_verdict_warns_with_the_figures_when_the_cnn_does_not_beat_the_baseline(
     record = compare_branches.comparison(
         {"npy": {"val": cnn["val"], "test": cnn["val"], "holdout": None, "baseline": {**base, "test": base["val"],
                                                                                        "holdout": None},
-                 "training": {"epochs_run": 9, "kept_epoch": 4, "seconds_per_epoch": 1.5, "seconds": 13.5}}},
+                 "training": {"epochs_run": 9, "kept_epoch": 4, "seconds_per_epoch": 1.5, "seconds": 13.5},
+                 "advice": ["Train longer: 36 optimiser steps in all."]}},
         0.001,
     )
     text = compare_branches.markdown(record)
     assert "| npy | test | 10 | 0.600 | 0.550 | 0.700 | 0.650 |" in text
     assert "| npy | 9 | 4 | 1.5 | 13.5 |" in text
     assert "npy: WARNING: the CNN does not beat the baseline" in text
+    assert "npy: what to try first:\n\n- Train longer: 36 optimiser steps in all.\n" in text  # metrics.json's advice
 
 
 # --- augmentation ---------------------------------------------------------------------------------------------
