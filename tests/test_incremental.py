@@ -8,7 +8,7 @@ again from scratch in a fresh folder on the same files, and compares every outpu
 compares the spectrograms that were computed with those the change should cause (the batches whose files
 or settings changed, see ``expected_batches``).
 
-CI runs a few seeded sequences (``INCREMENTAL_EXAMPLES`` × ``INCREMENTAL_STEPS``, 3 × 4 by default); set
+CI runs a few seeded sequences (``INCREMENTAL_EXAMPLES`` × ``INCREMENTAL_STEPS``, 2 × 5 by default); set
 them higher, ``INCREMENTAL_RANDOM=1`` for fresh draws and ``INCREMENTAL_SHRINK=1`` to shrink a failure, for
 long local runs.
 """
@@ -49,8 +49,8 @@ COMPARED_TABLES = (
     "train_data.csv",
 )
 ALWAYS = ("catalog.csv", "classes.csv", "split_summary.csv", "rejected.csv")
-EXAMPLES = int(os.environ.get("INCREMENTAL_EXAMPLES", "3"))
-STEPS = int(os.environ.get("INCREMENTAL_STEPS", "4"))
+EXAMPLES = int(os.environ.get("INCREMENTAL_EXAMPLES", "2"))
+STEPS = int(os.environ.get("INCREMENTAL_STEPS", "5"))
 SHRINK = os.environ.get("INCREMENTAL_SHRINK") == "1"
 
 
