@@ -10,9 +10,10 @@ worker (in a fork server that forks warm workers), every core computes, and
 the bookkeeping keeps the GIL of the Snakemake process to itself.
 
 The pool degrades to computing in the calling process only for the first job
-of a process when that job has a single file (a lone ``snakemake
-results/specs/x.npy``), and where worker processes cannot be started (no
-working semaphores, e.g. a container without ``/dev/shm``). With one core
+of a process when that job has a single file and no fork server was started
+ahead (:func:`prestart`, which a real local run calls while Snakemake builds
+its DAG), and where worker processes cannot be started (no working
+semaphores, e.g. a container without ``/dev/shm``). With one core
 (``--cores 1``, a cluster job of one core) the pool has one worker: it computes
 no faster than the calling process would (which would import librosa all the
 same), but a crashing or hanging decoder is isolated and timed out there too.
@@ -52,7 +53,7 @@ PRELOAD = [
 ]
 
 _lock = threading.Lock()
-_state = {"pool": None, "size": 0, "calls": 0, "broken": False}
+_state = {"pool": None, "size": 0, "calls": 0, "broken": False, "prestarted": False}
 
 
 def chunks(items, n):
@@ -224,6 +225,8 @@ def prestart():
     Snakemake still builds its DAG, that time overlaps with the DAG instead of
     delaying the first spectrogram job. Does nothing where there is no fork
     server (spawn) or it cannot be started (the pool then finds out itself).
+    Once it is started, even a first job of one file goes to the pool
+    (:func:`use_pool`): the imports are under way there already.
     """
     context = _context()
     if context.get_start_method() != "forkserver":
@@ -233,7 +236,9 @@ def prestart():
     try:
         multiprocessing.forkserver.ensure_running()
     except (OSError, ValueError):
-        pass
+        return
+    with _lock:
+        _state["prestarted"] = True
 
 
 def get_pool(size):
@@ -281,10 +286,21 @@ def _drop_pool(pool, broken=False, kill=False):
 
 
 def use_pool(cores, n_files):
-    """Whether a job of ``n_files`` files in a process with ``cores`` cores should use the pool."""
+    """Whether a job of ``n_files`` files in a process with ``cores`` cores should use the pool.
+
+    Always, but for the first job of a process when it has one file and no
+    fork server was started ahead: computing that file here imports librosa
+    into this process (2-3 s) no slower than a fork server would. Once
+    :func:`prestart` has started the fork server, whose imports overlap the
+    DAG, the pool is used from the first file on: computing here would import
+    everything a second time, in Snakemake's process (with ``files_per_job: 1``,
+    the job of one added file took 3.2 to 4.7 s that way, 1.2 to 1.9 s on the
+    pool: docs/performance.md).
+    """
     with _lock:
         _state["calls"] += 1
-        calls, running = _state["calls"], _state["pool"] is not None
+        calls = _state["calls"]
+        running = _state["pool"] is not None or _state.get("prestarted", False)
     return running or n_files >= 2 or calls >= 2
 
 

@@ -19,7 +19,7 @@ SETTINGS = {"sr": 16000, "duration": 0.5, "n_mels": 32, "n_fft": 512, "hop_lengt
 @pytest.fixture
 def fresh(monkeypatch):
     """A process state without a pool, restored afterwards (the pool itself is shut down)."""
-    state = {"pool": None, "size": 0, "calls": 0, "broken": False}
+    state = {"pool": None, "size": 0, "calls": 0, "broken": False, "prestarted": False}
     monkeypatch.setattr(workers, "_state", state)
     yield state
     if state["pool"] is not None:
@@ -85,6 +85,22 @@ def test_a_lone_file_uses_the_pool_from_the_second_job_on(fresh):
     assert workers.use_pool(2, 1) is False  # `snakemake results/specs/x.npy`: no pool for one file
     assert workers.use_pool(2, 1) is True  # per-file jobs (files_per_job: 1) share it from the second on
     assert workers.use_pool(1, 32) is True  # one core: one worker, so a crash or a hang is isolated there too
+
+
+def test_a_lone_file_uses_the_pool_once_the_fork_server_was_started_ahead(fresh, monkeypatch):
+    import multiprocessing.forkserver
+
+    def cannot_start():
+        raise OSError("no fork server here")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(multiprocessing.forkserver, "ensure_running", cannot_start)
+        workers.prestart()
+    assert not fresh["prestarted"] and workers.use_pool(2, 1) is False  # nothing started: this process computes
+    fresh["calls"] = 0
+    workers.prestart()  # a real local run starts it while Snakemake builds the DAG
+    assert fresh["prestarted"] == ("forkserver" in multiprocessing.get_all_start_methods())
+    assert workers.use_pool(2, 1) is fresh["prestarted"]  # its imports are under way: not a second time here
 
 
 def test_without_worker_processes_it_falls_back_to_this_process(fresh, tmp_path, monkeypatch):
