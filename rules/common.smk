@@ -481,18 +481,37 @@ def stage_folders():
     ]
 
 
+def force_jobs(paths):
+    """Add ``paths`` to this run's ``--forcerun``: their jobs run again, and a dry run shows them.
+
+    Snakemake gives the workflow its DAG settings only after the parse, just
+    before it builds the DAG (snakemake.api.DAGApi), so the paths are added
+    when it starts executing (tests/test_incremental.py checks that this works
+    with the pinned Snakemake).
+    """
+    execute = workflow.execute
+
+    @functools.wraps(execute)
+    def execute_forcing(*args, **kwargs):
+        settings = workflow.dag_settings
+        settings.forcerun = frozenset(settings.forcerun) | frozenset(paths)
+        return execute(*args, **kwargs)
+
+    workflow.execute = execute_forcing
+
+
 def repair_stage_outputs():
     """Run again every spectrogram job whose facts table is there but one of whose spectrograms is not.
 
-    The aggregates ask for the facts tables only, so such a job (a spectrogram
-    deleted by hand) would otherwise never run again: its facts table is
-    added to the run's ``--forcerun``, which a dry run shows too. Skipped in a
-    cluster job's own Snakemake (the main process repaired, and other jobs
-    may be writing).
+    The aggregates ask for the facts tables only, and Snakemake looks for
+    missing outputs only among the files of jobs that must run, so such a job
+    (a spectrogram deleted by hand) would otherwise never run again: its facts
+    table is forced (force_jobs). Skipped in a cluster job's own Snakemake
+    (the main process repaired, and other jobs may be writing).
     """
     import output_state
 
-    if workflow.remote_exec or workflow.dag_settings is None:
+    if workflow.remote_exec:
         return
     existing = set()
     for folder in stage_folders():
@@ -505,10 +524,7 @@ def repair_stage_outputs():
             f"{missing}: missing, though its job's facts table {facts} is there{more}: "
             "running its job again"
         )
-        forced = {facts for facts, _ in broken}
-        workflow.dag_settings.forcerun = (
-            frozenset(workflow.dag_settings.forcerun) | forced
-        )
+        force_jobs([facts for facts, _ in broken])
 
 
 repair_stage_outputs()

@@ -10,8 +10,8 @@ two states it cannot see:
   (:func:`orphans`, removed at the start of a run);
 - a job whose facts table is there but one of whose spectrograms is not
   (deleted by hand): the aggregates ask only for the facts tables, so nothing
-  would make it again (:func:`incomplete_jobs`: the workflow forces such a job
-  to run again).
+  would make it again (:func:`incomplete_jobs`: the workflow adds such a job's
+  facts table to the run's ``--forcerun``).
 
 Pure standard-library code: it runs at every parse.
 """

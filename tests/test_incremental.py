@@ -270,6 +270,7 @@ class IncrementalEqualsClean(RuleBasedStateMachine):
         self.done = {}  # the plan of the last completed run
         self.dirty = False  # a run was killed since: which jobs rerun is not exactly known
         self.changed = True  # anything changed since the last completed run
+        self.deleted = set()  # ids whose spectrogram was deleted by hand since
         self.steps = 0
 
     def teardown(self):
@@ -288,6 +289,7 @@ class IncrementalEqualsClean(RuleBasedStateMachine):
         proc = run(self.work, *self.corpus.targets(), "--cores", "2", "--configfile", "test.yaml")
         rules, ids = jobs_in(proc.stdout)
         expected = expected_batches(self.done, plan)
+        expected |= set().union(*[ids_ for _, ids_ in plan.values() if ids_ & self.deleted])
         if self.dirty:  # the killed run may have finished some of the expected jobs, never caused others
             assert ids <= expected, sorted(ids - expected)
         else:
@@ -302,7 +304,7 @@ class IncrementalEqualsClean(RuleBasedStateMachine):
         problem = differences(outputs(self.work, tables), outputs(clean, tables))
         assert not problem, problem
         shutil.rmtree(clean)
-        self.done, self.dirty, self.changed = plan, False, False
+        self.done, self.dirty, self.changed, self.deleted = plan, False, False, set()
         self.steps += 1
 
     # ---- changes to the audio files --------------------------------------------------------------
@@ -382,6 +384,18 @@ class IncrementalEqualsClean(RuleBasedStateMachine):
         self.corpus.write_audio(rel, self.corpus.files[rel])
         self.corpus.corrupt.discard(rel)
         self.changed = True
+
+    @rule(data=st.data())
+    def delete_a_spectrogram_by_hand(self, data):
+        """A spectrogram removed from results/: its job must run again, though its facts table is there."""
+        clip = os.path.splitext(data.draw(st.sampled_from(self.corpus.usable())))[0]
+        branch = data.draw(st.sampled_from(self.corpus.config["branches"]))
+        folder, suffix = FORM_FOLDERS[branch]
+        path = self.work / folder / f"{clip}{suffix}"
+        if path.exists():
+            path.unlink()
+            self.deleted.add(clip)
+            self.changed = True
 
     # ---- changes to the label sources ------------------------------------------------------------
 
@@ -594,3 +608,25 @@ def test_models_after_changes_equal_a_clean_run(tmp_path):
     assert not problem, problem
     for name in ("history.csv", "confusion_matrix.csv", "misclassified.csv"):
         assert (work / "results/npy" / name).read_bytes() == (clean / "results/npy" / name).read_bytes(), name
+
+
+def test_a_spectrogram_deleted_by_hand_is_made_again_by_its_batch(tmp_path):
+    """A spectrogram removed from results/ while its batch's facts table stays: the next run (and its dry run)
+    plans exactly that batch, and the outputs equal a clean run's."""
+    corpus = Corpus(tmp_path)
+    work = copy_workflow(tmp_path / "wf")
+    (work / "test.yaml").write_text(yaml.safe_dump(corpus.write_sources()))
+    args = [*corpus.targets(), "--cores", "2", "--configfile", "test.yaml"]
+    run(work, *args)
+    clip = os.path.splitext(corpus.usable()[3])[0]
+    (work / "results" / "specs" / f"{clip}.npy").unlink()
+    batch = next(ids for _, ids in corpus.plan().values() if clip in ids)
+    proc = run(work, "-n", *args)
+    assert "running its job again" in proc.stdout
+    assert jobs_in(proc.stdout)[1] == batch
+    assert jobs_in(run(work, *args).stdout)[1] == batch
+    clean = copy_workflow(tmp_path / "clean")
+    (clean / "test.yaml").write_text(yaml.safe_dump(corpus.write_sources()))
+    run(clean, *args)
+    problem = differences(outputs(work), outputs(clean))
+    assert not problem, problem
