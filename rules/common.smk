@@ -461,6 +461,7 @@ def spectrogram_rules():
     ]
 
 
+@functools.cache
 def spectrogram_jobs():
     """Each spectrogram job's facts table and its spectrograms (every form), for the checks of output_state."""
     jobs = BATCHES if FILES_PER_JOB > 1 else {clip: [clip] for clip in CLIPS}
@@ -479,6 +480,17 @@ def stage_folders():
     return [layout["folder"] for layout in {**ALL_BRANCHES, **COLOR_FORM}.values()] + [
         "results/file_facts"
     ]
+
+
+@functools.cache
+def stage_files():
+    """Every file under stage_folders(), listed once per process (at the parse; nothing changes them before the run)."""
+    import output_state
+
+    existing = set()
+    for folder in stage_folders():
+        existing |= output_state.files_under(folder)
+    return frozenset(existing)
 
 
 def force_jobs(paths):
@@ -513,10 +525,7 @@ def repair_stage_outputs():
 
     if workflow.remote_exec:
         return
-    existing = set()
-    for folder in stage_folders():
-        existing |= output_state.files_under(folder)
-    broken = output_state.incomplete_jobs(spectrogram_jobs(), existing)
+    broken = output_state.incomplete_jobs(spectrogram_jobs(), stage_files())
     if broken:
         facts, missing = broken[0]
         more = f" (and {len(broken) - 1} more such jobs)" if len(broken) > 1 else ""
@@ -538,11 +547,9 @@ def remove_orphans():
     """
     import output_state
 
-    expected = {facts for facts, _ in spectrogram_jobs()}
-    expected |= {spec for _, specs in spectrogram_jobs() for spec in specs}
-    folders = stage_folders()
-    stale = output_state.orphans(folders, expected)
-    removed = output_state.remove_files(stale, roots=folders)
+    expected = {path for facts, specs in spectrogram_jobs() for path in (facts, *specs)}
+    stale = output_state.orphans(stage_files(), expected)
+    removed = output_state.remove_files(stale, roots=stage_folders())
     if removed:
         logger.info(
             f"removed {removed} spectrograms and facts tables of files no longer in audio_dir "

@@ -63,10 +63,11 @@ def batch_digest(members):
     -------
     str
         A digest that changes whenever a file joins or leaves the job, is
-        renamed or moved, or its content changes. Snakemake reruns a job whose
-        requested output is missing, so naming the facts table by it reruns
-        exactly the jobs whose files changed, whatever Snakemake recorded (or
-        did not record) about the job's earlier runs.
+        renamed or moved, or its content changes. Naming the facts table by it
+        changes the catalog's set of inputs, so the catalog reruns and
+        Snakemake runs exactly the jobs whose facts tables it then finds
+        missing, whatever it recorded (or did not record) about those jobs'
+        earlier outputs.
     """
     digest = hashlib.sha256()
     for member in sorted(members):

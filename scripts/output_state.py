@@ -43,25 +43,23 @@ def files_under(folder):
     return found
 
 
-def orphans(folders, expected):
-    """The files under ``folders`` that are none of ``expected``, sorted.
+def orphans(existing, expected):
+    """The files of ``existing`` that are none of ``expected``, sorted.
 
     Parameters
     ----------
-    folders : iterable of str
-        Folders that hold only outputs of the current run's jobs.
+    existing : set of str
+        The files under folders that hold only outputs of the current run's
+        jobs (from :func:`files_under`).
     expected : set of str
         Every output path of those jobs (joined as ``files_under`` joins them).
 
     Examples
     --------
-    >>> orphans([], {"a"})
-    []
+    >>> orphans({"a", "b"}, {"a"})
+    ['b']
     """
-    found = set()
-    for folder in folders:
-        found |= files_under(folder)
-    return sorted(found - set(expected))
+    return sorted(set(existing) - set(expected))
 
 
 def incomplete_jobs(jobs, existing):

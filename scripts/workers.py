@@ -300,7 +300,7 @@ def use_pool(cores, n_files):
     with _lock:
         _state["calls"] += 1
         calls = _state["calls"]
-        running = _state["pool"] is not None or _state.get("prestarted", False)
+        running = _state["pool"] is not None or _state["prestarted"]
     return running or n_files >= 2 or calls >= 2
 
 

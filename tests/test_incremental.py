@@ -309,6 +309,10 @@ class IncrementalEqualsClean(RuleBasedStateMachine):
 
     # ---- changes to the audio files --------------------------------------------------------------
 
+    def draw_extra(self, data):
+        """One of the files beyond the base corpus, drawn."""
+        return data.draw(st.sampled_from(self.corpus.extra_files()))
+
     @rule(cls=st.sampled_from(CLASSES), author=st.sampled_from(AUTHORS + NEW_AUTHORS))
     def add_file(self, cls, author):
         self.corpus.add(self.corpus.new_name(cls, author), self.corpus.next_seed())
@@ -328,13 +332,13 @@ class IncrementalEqualsClean(RuleBasedStateMachine):
     @precondition(lambda self: self.corpus.extra_files())
     @rule(data=st.data())
     def remove_file(self, data):
-        self.corpus.remove(data.draw(st.sampled_from(self.corpus.extra_files())))
+        self.corpus.remove(self.draw_extra(data))
         self.changed = True
 
     @precondition(lambda self: self.corpus.extra_files())
     @rule(data=st.data())
     def rename_within_folder(self, data):
-        rel = data.draw(st.sampled_from(self.corpus.extra_files()))
+        rel = self.draw_extra(data)
         cls, name = rel.split("/")
         self.corpus.move(rel, self.corpus.new_name(cls, name.split("_")[0]))
         self.changed = True
@@ -342,7 +346,7 @@ class IncrementalEqualsClean(RuleBasedStateMachine):
     @precondition(lambda self: self.corpus.extra_files())
     @rule(data=st.data())
     def move_to_other_class(self, data):
-        rel = data.draw(st.sampled_from(self.corpus.extra_files()))
+        rel = self.draw_extra(data)
         cls, name = rel.split("/")
         other = data.draw(st.sampled_from([c for c in CLASSES if c != cls]))
         self.corpus.move(rel, f"{other}/{name}")
@@ -407,7 +411,7 @@ class IncrementalEqualsClean(RuleBasedStateMachine):
     @precondition(lambda self: self.corpus.source == "csv" and self.corpus.extra_files())
     @rule(data=st.data())
     def edit_labels_csv(self, data):
-        rel = data.draw(st.sampled_from(self.corpus.extra_files()))
+        rel = self.draw_extra(data)
         self.corpus.relabel[rel] = data.draw(st.sampled_from(CLASSES))
         self.changed = True
 
@@ -431,15 +435,18 @@ class IncrementalEqualsClean(RuleBasedStateMachine):
 
     # ---- configuration changes ------------------------------------------------------------------
 
+    def set_config(self, section, key, value):
+        """Set ``config[section][key]``; a different value is a change."""
+        self.changed |= value != self.corpus.config[section][key]
+        self.corpus.config[section][key] = value
+
     @rule(n_mels=st.sampled_from([24, 32]))
     def spectrogram_setting(self, n_mels):
-        self.changed |= n_mels != self.corpus.config["spectrogram"]["n_mels"]
-        self.corpus.config["spectrogram"]["n_mels"] = n_mels
+        self.set_config("spectrogram", "n_mels", n_mels)
 
     @rule(seed=st.sampled_from([1, 42]))
     def split_seed(self, seed):
-        self.changed |= seed != self.corpus.config["split"]["seed"]
-        self.corpus.config["split"]["seed"] = seed
+        self.set_config("split", "seed", seed)
 
     @rule(files_per_job=st.sampled_from([1, 2, 3, 4, 8]))
     def files_per_job(self, files_per_job):
@@ -453,8 +460,7 @@ class IncrementalEqualsClean(RuleBasedStateMachine):
 
     @rule(cmap=st.sampled_from([None, "magma"]))
     def image_cmap(self, cmap):
-        self.changed |= cmap != self.corpus.config["image"]["cmap"]
-        self.corpus.config["image"]["cmap"] = cmap
+        self.set_config("image", "cmap", cmap)
 
     @precondition(lambda self: not self.corpus.annotated())
     @rule(length=st.sampled_from([None, 0.25]))
