@@ -68,7 +68,8 @@ SYNTHETIC_CONFIG = {
     "labels": {"from": "pattern", "pattern": r"^(?P<class>[^/]+)/(?P<author>[^_/]+)_\d+$"},
     "spectrogram": {"sr": 8000, "duration": 0.1, "n_fft": 128, "hop_length": 64, "n_mels": 16, "fmax": 4000.0},
     "split": {"by": "file", "fractions": {"train": 0.8, "val": 0.1, "test": 0.1}},
-    "training": {"epochs": 1, "conv_blocks": 1, "filters": 4, "dense_units": 8, "early_stopping_patience": 0},
+    "training": {"epochs": 1, "min_steps": 0, "conv_blocks": 1, "filters": 4, "dense_units": 8,
+                 "early_stopping_patience": 0},
 }
 STAGE = ["results/final_specs.csv", "results/final_spects.csv"]
 BARE_SNAKEFILE = """\

@@ -12,13 +12,16 @@ not beat the baseline, logs the list beside the warning and writes it to
 
 The thresholds, and why (docs/training.md#advice-from-the-run):
 
-- :data:`FEW_STEPS` (500 optimiser steps in all). Adam moves every weight by
-  about the learning rate per step, whatever the size of its gradient; at the
-  default ``training.learning_rate`` of 0.001, 500 steps let a weight travel
-  at most 0.5, a few times the spread of its initial value (about 0.1 for
-  these layers' Glorot initialisation). With fewer, the network has hardly
-  left its random start. A small training split makes few steps per epoch:
-  53 clips in batches of 32 make 2, so 60 epochs make 120 steps.
+- :data:`FEW_STEPS` (the default of ``training.min_steps``, 400 optimiser
+  steps in all). Adam moves every weight by about the learning rate per step,
+  whatever the size of its gradient; at the default ``training.learning_rate``
+  of 0.001, 400 steps let a weight travel at most 0.4, a few times the spread
+  of its initial value (about 0.1 for these layers' Glorot initialisation).
+  With fewer, the network has hardly left its random start. A small training
+  split makes few steps per pass: 53 clips in batches of 32 make 2, so 60
+  epochs of one pass make 120 steps; ``training.min_steps`` makes every epoch
+  pass over them several times (``model.passes_per_epoch``), so a run falls
+  short of it only when early stopping ends it or ``min_steps`` was lowered.
 - :data:`LOW_TRAIN_ACCURACY` (0.8) and :data:`FITTED_TRAIN_ACCURACY` (0.95):
   accuracies of the kept model on its training split without augmentation. A
   CNN with more weights than training clips can fit every one of them, even
@@ -44,7 +47,9 @@ import math
 
 import numpy as np
 
-FEW_STEPS = 500
+import settings
+
+FEW_STEPS = settings.defaults("training")["min_steps"]
 """Fewer optimiser steps in all than this and the weights have hardly left their initial values."""
 LOW_TRAIN_ACCURACY = 0.8
 """Below this training accuracy (unaugmented, kept model) the CNN has not learned its own training data."""
@@ -66,7 +71,7 @@ def run_facts(training, summary, train_labels, classes, train_accuracy, cnn_val,
     training : dict
         The complete ``training`` section of the configuration.
     summary : dict
-        ``metrics.json``'s ``training`` (``epochs_run``).
+        ``metrics.json``'s ``training`` (``epochs_run``, ``steps_per_epoch``).
     train_labels : np.ndarray
         Class id of every row of the training split.
     classes : list of str
@@ -82,15 +87,16 @@ def run_facts(training, summary, train_labels, classes, train_accuracy, cnn_val,
     Returns
     -------
     dict
-        ``steps_per_epoch``, ``epochs_run``, ``epochs``, ``train_accuracy``,
+        ``steps_per_epoch``, ``epochs_run``, ``epochs``, ``min_steps``, ``train_accuracy``,
         ``val_accuracy``, ``n_val``, ``baseline_val_accuracy``,
         ``class_counts`` (class → training examples, every class) and
         ``augmentation`` (the augmentation keys and their values).
 
     Examples
     --------
-    >>> facts = run_facts({"batch_size": 32, "epochs": 60, "freq_warp": 0.08, "time_shift": 0.1,
-    ...                    "time_masks": 1, "freq_masks": 1, "mixup_alpha": 0.2}, {"epochs_run": 60},
+    >>> facts = run_facts({"batch_size": 32, "epochs": 60, "min_steps": 0, "freq_warp": 0.08, "time_shift": 0.1,
+    ...                    "time_masks": 1, "freq_masks": 1, "mixup_alpha": 0.2},
+    ...                   {"epochs_run": 60, "steps_per_epoch": 2},
     ...                   np.array([0] * 52 + [1]), ["C", "G", "D"], 0.09,
     ...                   {"n": 20, "accuracy": 0.1}, {"n": 20, "accuracy": 0.6})
     >>> facts["steps_per_epoch"], facts["class_counts"]
@@ -103,9 +109,10 @@ def run_facts(training, summary, train_labels, classes, train_accuracy, cnn_val,
         pairs = {(int(c), r) for c, r in zip(labels, np.asarray(train_recordings))}
         counts = np.bincount([c for c, _ in pairs], minlength=len(classes))
     return {
-        "steps_per_epoch": max(1, math.ceil(len(labels) / training["batch_size"])),
+        "steps_per_epoch": int(summary["steps_per_epoch"]),
         "epochs_run": int(summary["epochs_run"]),
         "epochs": int(training["epochs"]),
+        "min_steps": int(training["min_steps"]),
         "train_accuracy": float(train_accuracy),
         "val_accuracy": float(cnn_val["accuracy"]),
         "n_val": int(cnn_val["n"]),
@@ -136,9 +143,9 @@ def advice(facts):
 
     1. Fewer than :data:`FEW_STEPS` optimiser steps and the training data not
        learned (accuracy below :data:`FITTED_TRAIN_ACCURACY`): train longer
-       (``training.epochs`` so that the steps reach :data:`FEW_STEPS`, or a
-       smaller ``training.batch_size``; ``training.early_stopping_patience``
-       when early stopping ended the run).
+       (``training.min_steps`` of at least :data:`FEW_STEPS`, or a smaller
+       ``training.batch_size``; ``training.early_stopping_patience`` when
+       early stopping ended the run).
     2. Enough steps, yet training accuracy below :data:`LOW_TRAIN_ACCURACY`:
        augmentation may hide the class (``training.freq_warp`` shifts pitch;
        ``training.time_masks``, ``training.freq_masks``, ``training.mixup_alpha``),
@@ -163,10 +170,10 @@ def advice(facts):
 
     Examples
     --------
-    A small training split with default training (53 clips, 2 steps per epoch)
-    and one class with a single example:
+    A small training split with ``training.min_steps: 0`` (53 clips, 2 steps
+    per epoch) and one class with a single example:
 
-    >>> facts = {"steps_per_epoch": 2, "epochs_run": 60, "epochs": 60, "train_accuracy": 0.09,
+    >>> facts = {"steps_per_epoch": 2, "epochs_run": 60, "epochs": 60, "min_steps": 0, "train_accuracy": 0.09,
     ...          "val_accuracy": 0.1, "n_val": 20, "baseline_val_accuracy": 0.6,
     ...          "class_counts": {"C": 2, "G": 3, "D": 1},
     ...          "augmentation": {"freq_warp": 0.08, "time_shift": 0.1, "time_masks": 1,
@@ -190,13 +197,14 @@ def advice(facts):
     saw = f"training accuracy {train:.2f} after {steps} optimiser steps, {per_epoch} per epoch"
     tips = []
     if steps < FEW_STEPS and train < FITTED_TRAIN_ACCURACY:
-        needed, plural = math.ceil(FEW_STEPS / per_epoch), "s" if epochs_run != 1 else ""
+        plural = "s" if epochs_run != 1 else ""
         tip = (
             f"Train longer: {steps} optimiser steps in all ({per_epoch} per epoch × {epochs_run} epoch{plural}) "
-            f"left the training accuracy at {train:.2f}; raise training.epochs to at least {needed} "
-            f"({needed * per_epoch} steps at {per_epoch} per epoch), or lower training.batch_size for more steps "
-            "per epoch"
+            f"left the training accuracy at {train:.2f}"
         )
+        if facts["min_steps"] < FEW_STEPS:
+            tip += (f"; raise training.min_steps to at least {FEW_STEPS} (every epoch then passes over the training "
+                    "split as often as it takes), or lower training.batch_size for more steps per pass")
         if epochs_run < facts["epochs"]:
             tip += (f"; early stopping ended the run after {epochs_run} of {facts['epochs']} epochs: raise "
                     "training.early_stopping_patience or set it to 0")

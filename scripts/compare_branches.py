@@ -124,11 +124,13 @@ def markdown(record):
                 f"| {branch} | {split} | {files} | {_cell(m, 'accuracy')} | {_cell(m, 'macro_f1')} "
                 f"| {_cell(b, 'accuracy')} | {_cell(b, 'macro_f1')} |"
             )
-    lines += ["", "| branch | epochs run | epoch kept | seconds per epoch | training seconds |", "| --- | --- | --- | --- | --- |"]
+    lines += ["", "| branch | epochs run | optimiser steps (per epoch; passes over train) | epoch kept | seconds per epoch "
+                  "| training seconds |", "| --- | --- | --- | --- | --- | --- |"]
     for branch, entry in record["branches"].items():
         t = entry["training"] or {}
+        steps = (f"{t['steps']} ({t['steps_per_epoch']}; {t.get('passes_per_epoch', 1)})" if "steps" in t else "–")
         lines.append(
-            f"| {branch} | {t.get('epochs_run', '–')} | {kept_epochs(t)} "
+            f"| {branch} | {t.get('epochs_run', '–')} | {steps} | {kept_epochs(t)} "
             f"| {t.get('seconds_per_epoch', '–')} | {t.get('seconds', '–')} |"
         )
     lines.append("")

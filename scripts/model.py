@@ -197,6 +197,39 @@ def batch_norm_momentum(steps_per_epoch):
     return 1.0 - 1.0 / window
 
 
+def passes_per_epoch(n_train, batch_size, epochs, min_steps):
+    """Passes over the training split per epoch, so that a run makes at least ``min_steps`` optimiser steps.
+
+    One pass makes ``ceil(n_train / batch_size)`` steps. A small split (53 clips
+    in batches of 32 make 2 steps) would otherwise end ``epochs`` epochs with a
+    network that has hardly left its random start (``advice.FEW_STEPS``); going
+    over it several times per epoch keeps every setting counted in epochs
+    (``average_epochs``, ``early_stopping_patience``, the cosine schedule, the
+    batch-norm momentum) the same share of the run, now counted in steps.
+
+    Parameters
+    ----------
+    n_train : int
+        Training examples.
+    batch_size : int
+    epochs : int
+    min_steps : int
+        ``training.min_steps``; 0 keeps one pass per epoch.
+
+    Returns
+    -------
+    int
+        ``max(1, ceil(min_steps / (epochs · steps per pass)))``.
+
+    Examples
+    --------
+    >>> passes_per_epoch(53, 32, 60, 400), passes_per_epoch(240, 32, 60, 400), passes_per_epoch(53, 32, 60, 0)
+    (4, 1, 1)
+    """
+    per_pass = max(1, -(-int(n_train) // int(batch_size)))
+    return max(1, -(-int(min_steps) // (int(epochs) * per_pass)))
+
+
 def learning_rate(settings, steps_per_epoch):
     """The learning rate: constant, or cosine decay to zero over ``epochs`` (``training.lr_schedule``)."""
     import keras
@@ -304,11 +337,14 @@ def build_cnn(input_shape, n_classes, settings, normalizer_stats=None, steps_per
 
 
 def make_batches(features, labels, indices, batch_size, shuffle_seed=None, n_classes=None, class_weights=None,
-                 augmentation=None):
+                 augmentation=None, passes=1):
     """A ``keras.utils.PyDataset`` over selected rows of a (memory-mapped) array.
 
     Only one batch is in memory at a time, so data larger than memory trains.
-    With ``shuffle_seed`` the order changes every epoch, repeatably.
+    With ``shuffle_seed`` the order changes every epoch, repeatably. With
+    ``passes`` > 1 an epoch goes over the rows that many times, each pass in an
+    order of its own (``training.min_steps``: a small training split still gets
+    enough optimiser steps); the first pass is the order of ``passes=1``.
 
     Parameters
     ----------
@@ -328,6 +364,8 @@ def make_batches(features, labels, indices, batch_size, shuffle_seed=None, n_cla
     augmentation : dict or None
         The ``training`` section: :func:`augment.augment_batch` runs on every
         batch (give it for the train split only).
+    passes : int
+        Passes over ``indices`` per epoch (:func:`passes_per_epoch`).
     """
     import keras
 
@@ -336,20 +374,22 @@ def make_batches(features, labels, indices, batch_size, shuffle_seed=None, n_cla
     class Batches(keras.utils.PyDataset):
         def __init__(self):
             super().__init__(workers=1, use_multiprocessing=False)
-            self.order = np.asarray(indices)
+            self.orders = [np.asarray(indices)] * passes
+            self.per_pass = max(1, -(-len(indices) // batch_size))
             self.epoch = 0
             self._shuffle()
 
         def _shuffle(self):
             if shuffle_seed is not None:
                 rng = np.random.default_rng(shuffle_seed + self.epoch)
-                self.order = rng.permutation(np.asarray(indices))
+                self.orders = [rng.permutation(np.asarray(indices)) for _ in range(passes)]
 
         def __len__(self):
-            return max(1, -(-len(indices) // batch_size))
+            return self.per_pass * passes
 
         def __getitem__(self, i):
-            rows = np.sort(self.order[i * batch_size : (i + 1) * batch_size])
+            order, batch = self.orders[i // self.per_pass], i % self.per_pass
+            rows = np.sort(order[batch * batch_size : (batch + 1) * batch_size])
             x = np.asarray(features[rows], dtype=np.float32)
             if labels is None:
                 return (x,)

@@ -181,8 +181,8 @@ def weight_averager(epochs):
     return WeightAverager()
 
 
-def training_summary(history, kept_epoch, seconds):
-    """What metrics.json says about the run: epochs run, the epoch kept, and seconds per epoch.
+def training_summary(history, kept_epoch, seconds, steps_per_epoch, passes_per_epoch=1):
+    """What metrics.json says about the run: epochs run and their steps, the epoch kept, and seconds per epoch.
 
     Parameters
     ----------
@@ -192,14 +192,24 @@ def training_summary(history, kept_epoch, seconds):
         1-based epoch whose weights the model keeps.
     seconds : list of float
         Wall-clock seconds of every epoch.
+    steps_per_epoch : int
+        Optimiser steps (batches) per epoch.
+    passes_per_epoch : int
+        Passes over the training split per epoch (``training.min_steps``).
 
     Returns
     -------
     dict
+        ``epochs_run``, ``steps_per_epoch``, ``passes_per_epoch``, ``steps``
+        (in all), ``kept_epoch``, ``kept_val_loss``, ``seconds`` and
+        ``seconds_per_epoch``.
     """
     row = history.iloc[kept_epoch - 1]
     return {
         "epochs_run": int(len(history)),
+        "steps_per_epoch": int(steps_per_epoch),
+        "passes_per_epoch": int(passes_per_epoch),
+        "steps": int(steps_per_epoch * len(history)),
         "kept_epoch": int(kept_epoch),
         "kept_val_loss": float(row["val_loss"]) if "val_loss" in history else None,
         "seconds": round(float(sum(seconds)), 2),
@@ -227,7 +237,7 @@ def train(data, training, threads=None):
     summary : dict
         :func:`training_summary`.
     """
-    from model import build_cnn, frequency_statistics, make_batches, setup_keras
+    from model import build_cnn, frequency_statistics, make_batches, passes_per_epoch, setup_keras
 
     keras = setup_keras(threads=threads, seed=training["seed"])
     train_rows, val_rows = data.indices("train"), data.indices("val")
@@ -237,13 +247,18 @@ def train(data, training, threads=None):
     if training["normalizer"] in ("per_frequency", "both"):
         stats = frequency_statistics(data.features, train_rows)
     n_classes, size = len(data.classes), training["batch_size"]
-    steps = max(1, -(-len(train_rows) // size))
-    model = build_cnn(data.features.shape[1:], n_classes, training, stats, steps_per_epoch=steps)
+    passes = passes_per_epoch(len(train_rows), size, training["epochs"], training["min_steps"])
     batches = make_batches(
         data.features, data.labels, train_rows, size, training["seed"], n_classes,
         class_weights(data.labels[train_rows], n_classes, training["class_weight"]),
-        training if augmenting(training) else None,
+        training if augmenting(training) else None, passes,
     )
+    steps = len(batches)
+    if passes > 1:
+        print(f"{len(train_rows)} training examples make {steps // passes} steps per pass: every epoch passes over "
+              f"them {passes} times ({steps} steps) to reach training.min_steps {training['min_steps']}",
+              file=sys.stderr)
+    model = build_cnn(data.features.shape[1:], n_classes, training, stats, steps_per_epoch=steps)
     val = make_batches(data.features, data.labels, val_rows, size, n_classes=n_classes) if len(val_rows) else None
     averaging = training["average_epochs"]
     timer, callbacks, stopper = epoch_timer(), [], None
@@ -260,7 +275,7 @@ def train(data, training, threads=None):
     history = pd.DataFrame(fit.history)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
     kept = stopper.best_epoch + 1 if stopper is not None and not averaging else len(history)
-    summary = training_summary(history, kept, timer.seconds)
+    summary = training_summary(history, kept, timer.seconds, steps, passes)
     if averaging:
         summary["averaged_epochs"] = min(averaging, len(history))
         summary["kept_val_loss"] = float(model.evaluate(val, verbose=0)[0]) if val is not None else None

@@ -22,9 +22,10 @@ NOT_AUGMENTED = {**AUGMENTED, "freq_warp": 0, "time_shift": 0, "time_masks": 0, 
 
 
 def facts(**changes):
-    """The issue's chord set with default training: 53 training clips, 2 steps per epoch, 120 in all."""
+    """The issue's chord set trained one pass per epoch (``min_steps: 0``): 53 clips, 2 steps per epoch, 120 in all."""
     values = {
-        "steps_per_epoch": 2, "epochs_run": 60, "epochs": 60, "train_accuracy": 0.09, "val_accuracy": 0.1,
+        "steps_per_epoch": 2, "epochs_run": 60, "epochs": 60, "min_steps": 0, "train_accuracy": 0.09,
+        "val_accuracy": 0.1,
         "n_val": 20, "baseline_val_accuracy": 0.6, "class_counts": {"C": 4, "G": 4, "D": 4},
         "augmentation": {key: AUGMENTED[key] for key in advice.AUGMENTATION},
     }
@@ -59,11 +60,15 @@ def test_few_steps_and_low_training_accuracy_say_train_longer_by_how_much():
     tips = advice.advice(CASES["few steps"])
     assert first_words(tips) == ["Train longer"]
     assert "120 optimiser steps in all (2 per epoch × 60 epochs)" in tips[0]
-    assert "training.epochs to at least 250" in tips[0] and "training.batch_size" in tips[0]
+    assert f"training.min_steps to at least {advice.FEW_STEPS}" in tips[0] and "training.batch_size" in tips[0]
     assert "early_stopping" not in tips[0]
     stopped = advice.advice(CASES["early stopped"])[0]
     assert "40 optimiser steps" in stopped and "after 20 of 60 epochs" in stopped
     assert "training.early_stopping_patience" in stopped
+    # with min_steps at its default, only early stopping can have cut the run short: min_steps is not named
+    stopped = advice.advice(facts(epochs_run=20, min_steps=advice.FEW_STEPS))[0]
+    assert "after 20 of 60 epochs" in stopped and "min_steps" not in stopped
+    assert advice.FEW_STEPS == settings.defaults("training")["min_steps"]
     # enough steps already in the training data learned: not "train longer"
     assert "Train longer" not in " ".join(advice.advice(facts(train_accuracy=0.97, val_accuracy=0.5)))
 
@@ -123,11 +128,12 @@ def test_every_key_the_advice_names_is_in_the_schema():
 def test_run_facts_counts_steps_and_examples_per_class_recordings_for_windows():
     training = settings.complete("training", {"batch_size": 16, "epochs": 30})
     labels = np.array([0, 0, 0, 1, 1, 1, 1])
-    found = advice.run_facts(training, {"epochs_run": 12}, labels, ["a", "b", "c"], 0.5,
+    found = advice.run_facts(training, {"epochs_run": 12, "steps_per_epoch": 7}, labels, ["a", "b", "c"], 0.5,
                              {"n": 9, "accuracy": 0.4}, {"n": 9, "accuracy": 0.6})
-    assert found["steps_per_epoch"] == 1 and found["epochs_run"] == 12 and found["epochs"] == 30
+    assert found["steps_per_epoch"] == 7 and found["epochs_run"] == 12 and found["epochs"] == 30
+    assert found["min_steps"] == training["min_steps"]
     assert found["class_counts"] == {"a": 3, "b": 4, "c": 0} and found["n_val"] == 9
-    windows = advice.run_facts(training, {"epochs_run": 12}, labels, ["a", "b", "c"], 0.5,
+    windows = advice.run_facts(training, {"epochs_run": 12, "steps_per_epoch": 7}, labels, ["a", "b", "c"], 0.5,
                                {"n": 9, "accuracy": 0.4}, {"n": 9, "accuracy": 0.6},
                                train_recordings=np.array(["r1", "r1", "r2", "r3", "r3", "r3", "r3"]))
     assert windows["class_counts"] == {"a": 2, "b": 1, "c": 0}

@@ -573,7 +573,7 @@ def test_demo_file_added_or_renamed_reruns_its_batches_and_equals_a_clean_run(de
 
 # ---- models: training is deterministic, so an incremental model equals a clean run's --------------
 
-TRAINING = {"epochs": 3, "average_epochs": 2, "batch_size": 8, "conv_blocks": 1, "filters": 4, "dense_units": 8}
+TRAINING = {"epochs": 3, "min_steps": 0, "average_epochs": 2, "batch_size": 8, "conv_blocks": 1, "filters": 4, "dense_units": 8}
 
 
 def model_weights(work, branch):

@@ -34,7 +34,7 @@ def tiny_dataset(per_split=(24, 9, 9, 0), n_freq=16, n_frames=20, seed=0):
 
 
 def tiny_training(**changes):
-    values = {"epochs": 12, "batch_size": 16, "conv_blocks": 2, "filters": 8, "dense_units": 16,
+    values = {"epochs": 12, "min_steps": 0, "batch_size": 16, "conv_blocks": 2, "filters": 8, "dense_units": 16,
               "early_stopping_patience": 0, "learning_rate": 0.01}
     values.update(changes)
     return settings.complete("training", values)
@@ -80,13 +80,14 @@ def test_verdict_warns_with_the_figures_when_the_cnn_does_not_beat_the_baseline(
     record = compare_branches.comparison(
         {"npy": {"val": cnn["val"], "test": cnn["val"], "holdout": None, "baseline": {**base, "test": base["val"],
                                                                                        "holdout": None},
-                 "training": {"epochs_run": 9, "kept_epoch": 4, "seconds_per_epoch": 1.5, "seconds": 13.5},
+                 "training": {"epochs_run": 9, "steps_per_epoch": 4, "passes_per_epoch": 2, "steps": 36,
+                              "kept_epoch": 4, "seconds_per_epoch": 1.5, "seconds": 13.5},
                  "advice": ["Train longer: 36 optimiser steps in all."]}},
         0.001,
     )
     text = compare_branches.markdown(record)
     assert "| npy | test | 10 | 0.600 | 0.550 | 0.700 | 0.650 |" in text
-    assert "| npy | 9 | 4 | 1.5 | 13.5 |" in text
+    assert "| npy | 9 | 36 (4; 2) | 4 | 1.5 | 13.5 |" in text
     assert "npy: WARNING: the CNN does not beat the baseline" in text
     assert "npy: what to try first:\n\n- Train longer: 36 optimiser steps in all.\n" in text  # metrics.json's advice
 
@@ -170,6 +171,73 @@ def test_train_augments_the_train_split_only(monkeypatch):
     assert augmented == {tuple(data.indices("train"))}
     assert (tuple(data.indices("val")), False) in calls
     assert summary["epochs_run"] == 1 and summary["kept_epoch"] == 1 and summary["seconds_per_epoch"] > 0
+
+
+def test_a_small_split_is_passed_over_several_times_per_epoch_each_pass_whole_and_in_its_own_order():
+    from model import make_batches, passes_per_epoch
+
+    data = tiny_dataset()
+    rows = data.indices("train")  # 24 rows: 3 batches of 8 per pass
+    one = make_batches(data.features, data.labels, rows, 8, 7, 3)
+    three = make_batches(data.features, data.labels, rows, 8, 7, 3, passes=3)
+    assert len(one) == 3 and len(three) == 9
+    seen = [np.concatenate([three[i][0] for i in range(p * 3, p * 3 + 3)]) for p in range(3)]
+    for features in seen:  # every pass feeds every training row exactly once
+        assert sorted(map(bytes, features)) == sorted(map(bytes, data.features[rows]))
+    for i in range(3):  # the first pass is the one-pass epoch
+        np.testing.assert_array_equal(three[i][0], one[i][0])
+    assert not all(np.array_equal(three[i][0], three[i + 3][0]) for i in range(3))  # another order
+    np.testing.assert_array_equal(three[5][0], make_batches(data.features, data.labels, rows, 8, 7, 3, passes=3)[5][0])
+    # passes reach min_steps over the run, and stay 1 when one pass per epoch already does
+    assert passes_per_epoch(24, 8, 10, 0) == 1 and passes_per_epoch(24, 8, 10, 30) == 1
+    assert passes_per_epoch(24, 8, 10, 31) == 2 and passes_per_epoch(24, 8, 10, 400) == 14
+    assert passes_per_epoch(1, 32, 1, 5) == 5
+
+
+def test_min_steps_sets_the_steps_of_a_run_and_the_summary_reports_them():
+    data = tiny_dataset()
+    model, history, summary = train.train(data, tiny_training(epochs=3, min_steps=20, batch_size=8), threads=None)
+    # 24 rows in batches of 8: 3 steps per pass; 3 epochs of 3 steps fall short of 20, so 3 passes per epoch
+    assert summary["passes_per_epoch"] == 3 and summary["steps_per_epoch"] == 9 and summary["steps"] == 27
+    assert len(history) == summary["epochs_run"] == 3
+    assert int(model.optimizer.iterations.numpy()) == 27
+
+
+def few_per_class(classes=25, per_class=(2, 1, 2), n_freq=48, n_frames=24, seed=0):
+    """The issue's chord set in small: 25 classes, each three tones at pitches of its own, over strong noise.
+
+    Two training examples per class (50 clips: 2 steps of 32 per pass), one for
+    val, two for test; each example's tones start at a random time.
+    """
+    rng = np.random.default_rng(seed)
+    tones = [rng.choice(np.arange(2, n_freq - 2), 3, replace=False) for _ in range(classes)]
+    labels = np.concatenate([np.repeat(np.arange(classes), n) for n in per_class])
+    split = np.repeat(["train", "val", "test"], [classes * n for n in per_class])
+    features = 0.5 * rng.random((len(labels), n_freq, n_frames, 1)).astype(np.float32)
+    for i, c in enumerate(labels):
+        start = rng.integers(0, n_frames // 2)
+        features[i, tones[c], start : start + n_frames // 3, 0] += 0.3
+    return loaders.Dataset(features=features, labels=labels, authors=split.copy(), split=split,
+                           ids=np.array([f"c{i}" for i in range(len(labels))]),
+                           classes=[f"k{c}" for c in range(classes)])
+
+
+def test_a_handful_of_examples_per_class_is_learned_with_the_default_min_steps():
+    """One pass per epoch makes 120 steps in 60 epochs: the network has not left its random start (issue 25)."""
+    data = few_per_class()
+    rows = data.indices("train")
+    results = {}
+    for min_steps in (0, settings.defaults("training")["min_steps"]):
+        model, _, summary = train.train(data, settings.complete("training", {"min_steps": min_steps}),
+                                        threads=None)
+        metrics, _, _ = train.evaluate(model, data, 32)
+        fitted = model.predict(data.features[rows], verbose=0).argmax(axis=1) == data.labels[rows]
+        results[min_steps] = summary, float(fitted.mean()), metrics["test"]["accuracy"]
+    (few, few_fit, few_test), (enough, fit, test) = results.values()
+    assert few["steps"] == 120 and few["passes_per_epoch"] == 1
+    assert enough["steps"] == 480 and enough["passes_per_epoch"] == 4 and enough["epochs_run"] == 60
+    assert few_fit < 0.8, "one pass per epoch learned its training data: the test no longer shows the need"
+    assert fit >= 0.95 and test >= 0.7 and test >= few_test + 0.3, results
 
 
 def test_same_seed_same_weights_with_augmentation():

@@ -17,6 +17,7 @@ AUTHORS = ("ann", "bob", "cyd", "dan", "eve")
 TINY_TRAINING = """\
 training:
   epochs: 3
+  min_steps: 0
   conv_blocks: 2
   filters: 4
   dense_units: 8

@@ -60,6 +60,11 @@ def test_every_evaluation_output_is_written(demo):
         assert 1 <= training["kept_epoch"] <= training["epochs_run"] == len(history)
         assert training["averaged_epochs"] == defaults["average_epochs"] and training["kept_val_loss"] > 0
         assert training["seconds_per_epoch"] > 0
+        # one pass over the demo's 240 training clips per epoch already makes min_steps: the demo trains as before
+        n_train = int((pd.read_csv(results / "final_specs.csv")["split"] == "train").sum())
+        per_pass = -(-n_train // defaults["batch_size"])
+        assert training["passes_per_epoch"] == 1 and training["steps_per_epoch"] == per_pass
+        assert training["steps"] == per_pass * training["epochs_run"] >= defaults["min_steps"]
         assert isinstance(metrics["beats_baseline_on_val"], bool)
         for figure in ("training_curves", "confusion_matrix"):
             assert (results / "figures" / f"{branch}_{figure}.png").stat().st_size > 1000

@@ -28,7 +28,7 @@ split:
   by: author
   fractions: {{train: 1.0, val: 0.0, test: 0.0}}
   assign: {{val: [bob], test: [cyd]}}
-training: {{epochs: 2, conv_blocks: 1, filters: 4, dense_units: 8, early_stopping_patience: 0}}
+training: {{epochs: 2, min_steps: 0, conv_blocks: 1, filters: 4, dense_units: 8, early_stopping_patience: 0}}
 predict: {{fresh: {fresh}}}
 """
 
