@@ -37,6 +37,7 @@ localrules:
     compare_branches,
     plot_history,
     plot_confusion,
+    plot_learning_curve,
     gallery,
     effective_config,
     split_summary_page,

@@ -661,7 +661,7 @@ def final_targets():
             "results/branch_comparison.md",
             "results/report/branch_comparison.html",
         ]
-    return targets
+    return targets + learning_curve_targets()
 
 
 def catalog_outputs():
@@ -727,14 +727,43 @@ def training_inputs(wildcards):
     return inputs
 
 
+def learning_curve_inputs(wildcards):
+    """What a branch's learning curve reads: the NPY manifest (its arrays, not the stack) or the pixel table.
+
+    Not the stacked NPY file: it is temp(), and making it again for the curve would make the model
+    look stale and retrain it.
+    """
+    require_branch(wildcards.branch)
+    return {"data": BRANCHES[wildcards.branch]["training"]["data"]}
+
+
+def model_training():
+    """The training settings a model depends on: all but ``learning_curve``, which only its own rule reads.
+
+    So a changed list of fractions reruns the learning curve, never the model.
+    """
+    return {
+        key: value
+        for key, value in config["training"].items()
+        if key != "learning_curve"
+    }
+
+
+def learning_curve_targets():
+    """Each branch's learning curve and its figure, when ``training.learning_curve`` lists fractions."""
+    if not config["training"]["learning_curve"]:
+        return []
+    return [f"results/figures/{branch}_learning_curve.png" for branch in BRANCHES]
+
+
 def provenance_config(branch):
     """The configuration a model's provenance records: what defines its data and its training.
 
     The PNG branch's also holds ``image:`` (the size its images are drawn at).
     """
-    keys = ("audio_dir", "labels", "spectrogram", "windows", "split", "training")
+    keys = ("audio_dir", "labels", "spectrogram", "windows", "split")
     keys += ("image",) if branch == "png" else ()
-    return {key: config[key] for key in keys}
+    return {**{key: config[key] for key in keys}, "training": model_training()}
 
 
 def model_branch():

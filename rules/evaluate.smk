@@ -43,6 +43,27 @@ rule plot_confusion:
         "../scripts/plots.py"
 
 
+rule plot_learning_curve:
+    input:
+        "results/{branch}/learning_curve.csv",
+    output:
+        report(
+            "results/figures/{branch}_learning_curve.png",
+            caption="../report/learning_curve.rst",
+            category="Training",
+            subcategory="{branch} branch",
+            labels={"figure": "learning curve"},
+        ),
+    log:
+        "logs/plot_learning_curve_{branch}.log",
+    conda:
+        "../envs/audio.yaml"
+    params:
+        kind="learning_curve",
+    script:
+        "../scripts/plots.py"
+
+
 # The comparison needs both branches (branches: [npy, png], the default).
 if len(BRANCHES) == 2:
 

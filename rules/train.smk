@@ -66,7 +66,7 @@ rule train:
         mem_mb=4000,
         runtime=120,
     params:
-        training=config["training"],
+        training=model_training(),
         channels=CHANNELS,
         config=lambda wildcards: provenance_config(wildcards.branch),
         repo=repository(),
@@ -81,3 +81,39 @@ rule train:
         ),
     script:
         "../scripts/train.py"
+
+
+# Opt-in (training.learning_curve; a default target only then): the CNN and the baseline trained
+# again on nested shares of the train split, measured on the same val and test; the full split's
+# row is the model's own metrics.
+rule learning_curve:
+    input:
+        unpack(learning_curve_inputs),
+        metrics="results/{branch}/metrics.json",
+    output:
+        "results/{branch}/learning_curve.csv",
+    log:
+        "logs/learning_curve_{branch}.log",
+    benchmark:
+        "results/benchmarks/learning_curve_{branch}.tsv"
+    conda:
+        "../envs/train.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120 * max(1, len(config["training"]["learning_curve"])),
+    params:
+        training=config["training"],
+        channels=CHANNELS,
+        split_by=config["split"]["by"],
+        code=code_digest(
+            "learning_curve.py",
+            "model.py",
+            "loaders.py",
+            "evaluation.py",
+            "baseline.py",
+            "augment.py",
+            "tables.py",
+        ),
+    script:
+        "../scripts/learning_curve.py"

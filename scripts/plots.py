@@ -1,4 +1,4 @@
-"""Figures of a trained branch: training curves and the confusion matrix (matplotlib, Agg)."""
+"""Figures of a trained branch: training curves, the confusion matrix and the learning curve (matplotlib, Agg)."""
 
 import sys
 
@@ -62,10 +62,35 @@ def plot_confusion(confusion_csv, out_png, title=""):
     save_figure(fig, out_png)
 
 
+def plot_learning_curve(curve_csv, out_png, title=""):
+    """Accuracy against training examples (log scale): the CNN's and the baseline's, on val and on test."""
+    curve = read_csv(curve_csv)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for model, style, name in (("cnn", "-", "CNN"), ("baseline", "--", "baseline")):
+        for split, colour in (("val", "tab:orange"), ("test", "tab:blue")):
+            column = f"{model}_{split}_accuracy"
+            if curve[column].notna().any():
+                ax.plot(curve["train_examples"], curve[column], style, marker="o", color=colour,
+                        label=f"{name}, {split}")
+    ax.set_xscale("log")
+    ax.set_xticks(curve["train_examples"], [f"{n}\n({f:g})" for n, f in zip(curve["train_examples"],
+                                                                           curve["fraction"])])
+    ax.minorticks_off()
+    ax.set_xlabel("training examples (fraction of the train split)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title(title)
+    save_figure(fig, out_png)
+
+
 if "snakemake" in globals():
     sys.stderr = open(snakemake.log[0], "w")
     branch = snakemake.wildcards.branch.upper()
     if snakemake.params.kind == "history":
         plot_history(snakemake.input[0], snakemake.output[0], f"{branch} branch: training curves")
+    elif snakemake.params.kind == "learning_curve":
+        plot_learning_curve(snakemake.input[0], snakemake.output[0], f"{branch} branch: learning curve")
     else:
         plot_confusion(snakemake.input[0], snakemake.output[0], f"{branch} branch: confusion matrix")
