@@ -16,10 +16,19 @@ Datasets:
 - ``fsdd``: the Free Spoken Digit Dataset as in ``examples/fsdd.yaml`` (val
   speaker ``jackson``, test speaker ``theo``), read from ``../shared/data/fsdd``.
 
+- ``fsdd-small``: small data (issue 25). FSDD with each of the four training
+  speakers cut to 1, 3, 10 and 30 clips per digit (40 to 1,200 training clips;
+  the same seeded draw, nested: the 3 hold the 1), val ``jackson`` and test
+  ``theo`` whole, as above. Each size runs in a folder of links to the chosen
+  recordings; its table gives the baseline's and the CNN's test accuracy per
+  size and branch, and the optimiser steps. Goal: the CNN at or above the
+  baseline at every size, on both branches.
+
 Usage::
 
     .venv/bin/python benchmarks/accuracy.py --out benchmarks/accuracy.md     # about 10 min on 2 cores
     .venv/bin/python benchmarks/accuracy.py --datasets demo                  # a quick look
+    .venv/bin/python benchmarks/accuracy.py --datasets demo,fsdd,fsdd-small --out benchmarks/accuracy.md
 """
 
 import argparse
@@ -28,11 +37,14 @@ import datetime
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -48,6 +60,54 @@ STAGE_FILE = "training_stage_seconds.txt"  # in the work folder, beside results/
 # Goals of issue 13: test accuracy of the NPY CNN per dataset, training seconds of both models of FSDD.
 ACCURACY_GOALS = {"fsdd": 0.95, "demo": 0.90}
 FSDD_SECONDS_GOAL = 340.0
+SMALL_SIZES = (1, 3, 10, 30)
+"""Clips per digit per training speaker of the small-data table."""
+HELD_OUT_SPEAKERS = ("jackson", "theo")  # val and test in examples/fsdd.yaml: always whole
+FSDD_NAME = re.compile(r"^(?P<digit>\d)_(?P<speaker>[a-z]+)_(?P<index>\d+)\.wav$")
+
+
+def small_fsdd(recordings, per_class, seed=0):
+    """The FSDD files of a small-data run: every clip of the held-out speakers, ``per_class`` of each other's digits.
+
+    The clips of a training speaker's digit are drawn in one seeded order, so a
+    larger size holds the smaller ones.
+
+    Parameters
+    ----------
+    recordings : list of str
+        FSDD file names (``{digit}_{speaker}_{index}.wav``).
+    per_class : int
+        Clips per digit per training speaker.
+    seed : int
+
+    Returns
+    -------
+    list of str
+        The chosen names, sorted.
+    """
+    chosen, pools = [], {}
+    for name in sorted(recordings):
+        match = FSDD_NAME.match(name)
+        if match is None:
+            continue
+        if match["speaker"] in HELD_OUT_SPEAKERS:
+            chosen.append(name)
+        else:
+            pools.setdefault((match["speaker"], match["digit"]), []).append(name)
+    for key, names in sorted(pools.items()):
+        rng = np.random.default_rng([seed, int(key[1]), sum(map(ord, key[0]))])
+        chosen += [names[i] for i in rng.permutation(len(names))[:per_class]]
+    return sorted(chosen)
+
+
+def link_small_fsdd(folder, per_class):
+    """A folder of links to the files of :func:`small_fsdd`; returns its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in small_fsdd(os.listdir(FSDD), per_class):
+        link = folder / name
+        if not link.exists():
+            link.symlink_to(FSDD / name)
+    return folder
 
 
 def configure(work, dataset, training=None):
@@ -58,8 +118,10 @@ def configure(work, dataset, training=None):
     list of str
         Snakemake arguments naming the configuration file.
     """
-    if dataset == "fsdd":
-        text = (work / "examples" / "fsdd.yaml").read_text().replace("../shared/data/fsdd/recordings", str(FSDD))
+    if dataset.startswith("fsdd"):
+        size = dataset.removeprefix("fsdd-")
+        audio = FSDD if dataset == "fsdd" else link_small_fsdd(work / "small_fsdd", int(size))
+        text = (work / "examples" / "fsdd.yaml").read_text().replace("../shared/data/fsdd/recordings", str(audio))
     else:
         text = "audio_dir: demo\n"
     if training:
@@ -102,10 +164,35 @@ def collect(work, dataset):
         metrics = json.loads((work / "results" / branch / "metrics.json").read_text())
         with open(work / "results" / "benchmarks" / f"train_{branch}.tsv") as f:
             record = next(csv.DictReader(f, delimiter="\t"))
+        provenance = json.loads((work / "results" / f"model_{branch}.provenance.json").read_text())
         rows.append({"dataset": dataset, "branch": branch, "cnn": metrics["test"], "baseline": metrics["baseline"]["test"],
                      "training": metrics["training"], "seconds": float(record["s"]),
-                     "cpu_seconds": float(record["cpu_time"]), "stage_seconds": stage_seconds})
+                     "cpu_seconds": float(record["cpu_time"]), "stage_seconds": stage_seconds,
+                     "train_clips": provenance["split_counts"].get("train", 0)})
     return rows
+
+
+def is_small(dataset):
+    """Whether a dataset is one size of the small-data table (``fsdd-1``, ``fsdd-3``, …)."""
+    return dataset.startswith("fsdd-")
+
+
+def small_data_table(rows):
+    """The small-data table's lines: per size and branch, the baseline's and the CNN's test accuracy (goal: CNN ≥ baseline)."""
+    lines = [
+        "| clips per digit per training speaker | training clips | branch | baseline accuracy | CNN accuracy "
+        "| CNN macro-F1 | optimiser steps (passes per epoch) | CPU s | CNN ≥ baseline |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in sorted(rows, key=lambda r: (int(r["dataset"].removeprefix("fsdd-")), r["branch"])):
+        cnn, base, t = row["cnn"], row["baseline"], row["training"]
+        lines.append(
+            f"| {row['dataset'].removeprefix('fsdd-')} | {row['train_clips']} | {row['branch']} "
+            f"| {base['accuracy']:.3f} | {cnn['accuracy']:.3f} | {cnn['macro_f1']:.3f} "
+            f"| {t.get('steps', '–')} ({t.get('passes_per_epoch', 1)}) | {row['cpu_seconds']:.0f} "
+            f"| {verdict(cnn['accuracy'] >= base['accuracy'])} |"
+        )
+    return lines
 
 
 def goal_of(row):
@@ -133,7 +220,10 @@ def report(rows, cores, load=None):
         "| epoch kept / run | training s | CPU s | goal | met |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    small = [row for row in rows if is_small(row["dataset"])]
     for row in rows:
+        if is_small(row["dataset"]):
+            continue
         cnn, base, t = row["cnn"], row["baseline"], row["training"]
         goal, ok = goal_of(row)
         lines.append(
@@ -154,6 +244,11 @@ def report(rows, cores, load=None):
                           f"its end, the NPY stack and both `train` jobs, side by side on {cores} cores (the jobs: "
                           f"{total:.0f} s and {cpu:.0f} CPU s together; goal ≤ {FSDD_SECONDS_GOAL:.0f} s, 5 min 40 s): "
                           f"{verdict(stage <= FSDD_SECONDS_GOAL)}."]
+    if small:
+        lines += ["", "Small data: FSDD with each of the four training speakers cut to a few clips per digit (a seeded "
+                      "draw, nested), val jackson and test theo whole (500 clips each); default training, test split. "
+                      "Goal: the CNN at or above the baseline at every size, on both branches.", ""]
+        lines += small_data_table(small)
     if load is not None:
         lines += ["", f"Load average of the machine at the end of the run: {load:.1f} on {os.cpu_count()} cores "
                       "(the run itself accounts for about 2; other work inflates the wall seconds, "
@@ -163,7 +258,7 @@ def report(rows, cores, load=None):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--datasets", default="demo,fsdd", help="comma-separated: demo, fsdd")
+    parser.add_argument("--datasets", default="demo,fsdd", help="comma-separated: demo, fsdd, fsdd-small")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--out", help="also write the table to this Markdown file")
     parser.add_argument("--work", help="keep the workflow copies in this folder")
@@ -173,8 +268,11 @@ def main():
     training = json.loads(args.training)
     base = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="accuracy-"))
     rows = []
+    datasets = []
     for dataset in args.datasets.split(","):
-        if dataset == "fsdd" and not FSDD.is_dir():
+        datasets += [f"fsdd-{size}" for size in SMALL_SIZES] if dataset == "fsdd-small" else [dataset]
+    for dataset in datasets:
+        if dataset.startswith("fsdd") and not FSDD.is_dir():
             raise SystemExit(f"{FSDD} not found: FSDD is read from ../shared/data/fsdd beside the repository")
         if args.collect:
             rows += collect(base / dataset, dataset)

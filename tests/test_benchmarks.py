@@ -77,3 +77,27 @@ def test_upstream_fix_benchmark_runs_both_snakemakes_and_compares_their_outputs(
     # the patched Snakemake records the same input checksums and writes the same manifests
     same = next(line for line in out.read_text().splitlines() if line.startswith("| same manifests"))
     assert same.endswith("| yes | yes |") and re.search(r"\(\d{2,} records\)", same)
+
+
+def test_small_fsdd_keeps_the_held_out_speakers_whole_and_nests_the_sizes():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import accuracy
+
+    names = [f"{d}_{s}_{i}.wav" for d in range(10) for s in ("george", "jackson", "lucas", "theo") for i in range(50)]
+    names += ["README.md", "0_george_x.wav"]  # not FSDD clips: never chosen
+    sizes = {k: accuracy.small_fsdd(names, k) for k in accuracy.SMALL_SIZES}
+    for k, chosen in sizes.items():
+        speakers = [name.split("_")[1] for name in chosen]
+        assert speakers.count("jackson") == speakers.count("theo") == 500  # val and test whole
+        assert speakers.count("george") == speakers.count("lucas") == 10 * k
+        for d in range(10):
+            assert sum(name.startswith(f"{d}_george_") for name in chosen) == k
+    for small, large in zip(accuracy.SMALL_SIZES, accuracy.SMALL_SIZES[1:]):
+        assert set(sizes[small]) <= set(sizes[large])
+    assert accuracy.small_fsdd(names, 3) == sizes[3]  # seeded
+    row = {"dataset": "fsdd-3", "branch": "npy", "train_clips": 120, "cpu_seconds": 41.2,
+           "cnn": {"accuracy": 0.61, "macro_f1": 0.6}, "baseline": {"accuracy": 0.64, "macro_f1": 0.6},
+           "training": {"steps": 480, "passes_per_epoch": 2}}
+    table = accuracy.small_data_table([row, {**row, "branch": "png", "cnn": {"accuracy": 0.64, "macro_f1": 0.6}}])
+    assert table[2] == "| 3 | 120 | npy | 0.640 | 0.610 | 0.600 | 480 (2) | 41 | **no** |"
+    assert table[3].endswith("| yes |")
