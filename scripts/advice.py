@@ -151,7 +151,9 @@ def advice(facts):
        ``training.time_masks``, ``training.freq_masks``, ``training.mixup_alpha``),
        or with none on, ``training.learning_rate`` or the model's size.
     3. The training data learned (accuracy at least :data:`LOW_TRAIN_ACCURACY`)
-       and val :func:`far_below` it: overfitting.
+       and val :func:`far_below` it: overfitting; with ``training.freq_warp``
+       on, turning it off comes first when pitch defines the classes (a warped
+       note is another note, and the training accuracy does not show it).
     4. Classes with at most :data:`RARE_EXAMPLES` training examples: named, to
        label more of them.
     5. None of the above, and the CNN ties the baseline on val: val cannot
@@ -212,8 +214,12 @@ def advice(facts):
     elif train < LOW_TRAIN_ACCURACY:
         tips.append(f"The CNN does not learn its own training data ({saw}): " + _hard_to_learn(facts["augmentation"]))
     if train >= LOW_TRAIN_ACCURACY and far_below(train, val, n_val):
+        warp = facts["augmentation"]["freq_warp"]
+        first = (f"if pitch defines the classes (notes, chords, some calls), training.freq_warp: 0 first (the warp of "
+                 f"{warp} moves pitch and relabels them; docs/training.md#which-augmentation-for-which-sound); "
+                 "otherwise " if warp > 0 else "")
         tips.append(
-            f"Overfitting: training accuracy {train:.2f}, val {val:.2f} ({n_val} clips): more augmentation "
+            f"Overfitting: training accuracy {train:.2f}, val {val:.2f} ({n_val} clips): {first}more augmentation "
             "(training.time_masks, training.freq_masks, training.mixup_alpha), training.weight_decay (e.g. 0.01), "
             "more training.dropout, fewer training.filters or training.dense_units, or more labelled data."
         )

@@ -89,6 +89,11 @@ def test_training_data_learned_and_val_far_below_is_overfitting():
     tips = advice.advice(CASES["overfitting"])
     assert first_words(tips) == ["Overfitting"]
     assert "training accuracy 1.00, val 0.50 (40 clips)" in tips[0] and "training.weight_decay" in tips[0]
+    # the warp (on by default) comes first: on pitch-defined classes a warped model fits its training data and
+    # fails on new takes, which looks like overfitting (docs/training.md, Which augmentation for which sound)
+    assert tips[0].index("training.freq_warp: 0 first") < tips[0].index("more augmentation")
+    unwarped = dict(CASES["overfitting"]["augmentation"], freq_warp=0)
+    assert "freq_warp" not in advice.advice(dict(CASES["overfitting"], augmentation=unwarped))[0]
     # within val's sampling noise (1/sqrt(25) = 0.2) it is not called overfitting
     assert "Overfitting" not in " ".join(advice.advice(facts(steps_per_epoch=20, train_accuracy=1.0,
                                                              val_accuracy=0.84, n_val=25)))

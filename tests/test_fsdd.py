@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from PIL import Image
 
 from workflow import FSDD, copy_workflow, planned, run
@@ -20,7 +21,9 @@ def fsdd_run(tmp_path_factory):
     config = (work / "examples" / "fsdd.yaml").read_text().replace("../shared/data/fsdd/recordings", str(FSDD))
     # Half the default epochs (0.87 on theo instead of 0.92, well above this test's 0.8): the end-to-end run
     # stays real and CI saves a minute and a half; benchmarks/accuracy.py trains with the defaults.
-    (work / "fsdd.yaml").write_text(config + "\ntraining: {epochs: 20, average_epochs: 5}\n")
+    config = yaml.safe_load(config)
+    config["training"].update(epochs=20, average_epochs=5)  # the example's freq_warp stays
+    (work / "fsdd.yaml").write_text(yaml.safe_dump(config))
     run(work, "--cores", "2", "--configfile", "fsdd.yaml", timeout=2400)
     return work
 
