@@ -197,17 +197,16 @@ def learning_curve(data, training, fractions, split_by, full_metrics, threads=No
     return pd.DataFrame(table, columns=COLUMNS)
 
 
-def main(branch, data_path, stack, channels, training, split_by, metrics_path, threads, out_csv):
-    """Load the branch, draw the curve, write it and say whether the CNN was still improving."""
+def main(branch, data_path, channels, training, split_by, metrics_path, threads, out_csv):
+    """Load the branch (the NPY manifest's arrays, or the pixel table), draw the curve, write it, say if it still rose."""
     import loaders
-    from atomic import atomic_path
+    from tables import write_csv
 
-    data = loaders.load_branch(branch, data_path, stack, channels)
+    data = loaders.load_branch(branch, data_path, channels=channels)
     with open(metrics_path, encoding="utf-8") as f:
         full = json.load(f)
     curve = learning_curve(data, training, training["learning_curve"], split_by, full, threads)
-    with atomic_path(out_csv) as tmp:
-        curve.to_csv(tmp, index=False)
+    write_csv(curve, out_csv)
     rising = still_rising(curve, len(data.indices("val")))
     if rising is not None:
         print(f"{branch}: the CNN's val accuracy {'still rose' if rising else 'no longer rose by more than chance'} "
@@ -220,7 +219,6 @@ if "snakemake" in globals():
     main(
         snakemake.wildcards.branch,
         snakemake.input.data,
-        snakemake.input.get("stack"),
         snakemake.params.channels,
         snakemake.params.training,
         snakemake.params.split_by,

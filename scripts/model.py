@@ -197,6 +197,11 @@ def batch_norm_momentum(steps_per_epoch):
     return 1.0 - 1.0 / window
 
 
+def steps_per_pass(n_rows, batch_size):
+    """Batches of one pass over ``n_rows`` rows (at least one, the last batch possibly short)."""
+    return max(1, -(-int(n_rows) // int(batch_size)))
+
+
 def passes_per_epoch(n_train, batch_size, epochs, min_steps):
     """Passes over the training split per epoch, so that a run makes at least ``min_steps`` optimiser steps.
 
@@ -226,8 +231,7 @@ def passes_per_epoch(n_train, batch_size, epochs, min_steps):
     >>> passes_per_epoch(53, 32, 60, 400), passes_per_epoch(240, 32, 60, 400), passes_per_epoch(53, 32, 60, 0)
     (4, 1, 1)
     """
-    per_pass = max(1, -(-int(n_train) // int(batch_size)))
-    return max(1, -(-int(min_steps) // (int(epochs) * per_pass)))
+    return max(1, -(-int(min_steps) // (int(epochs) * steps_per_pass(n_train, batch_size))))
 
 
 def learning_rate(settings, steps_per_epoch):
@@ -375,7 +379,7 @@ def make_batches(features, labels, indices, batch_size, shuffle_seed=None, n_cla
         def __init__(self):
             super().__init__(workers=1, use_multiprocessing=False)
             self.orders = [np.asarray(indices)] * passes
-            self.per_pass = max(1, -(-len(indices) // batch_size))
+            self.per_pass = steps_per_pass(len(indices), batch_size)
             self.epoch = 0
             self._shuffle()
 
