@@ -38,6 +38,7 @@ localrules:
     plot_history,
     plot_confusion,
     plot_learning_curve,
+    plot_pr_curves,
     gallery,
     effective_config,
     split_summary_page,

@@ -708,7 +708,7 @@ def train_candidate(data, changes, seed, overrides=None):
     training = settings.complete("training", {**changes, **(overrides or {}), "seed": seed})
     start = time.process_time()
     model, _, summary = train.train(data, training, threads=1)
-    metrics, _, _ = train.evaluate(model, data, training["batch_size"])
+    metrics = train.evaluate(model, data, training["batch_size"])[0]
     result = {
         "test": metrics["test"]["accuracy"],
         "val": metrics["val"]["accuracy"],

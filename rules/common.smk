@@ -27,13 +27,21 @@ _problems = config_checks.check_config(config)
 if _problems:
     raise WorkflowError("invalid configuration:\n" + "\n".join(_problems))
 
-# The built-in demo datasets (audio_dir: demo | demo_soundscapes), made by rule demo_audio; the
-# soundscapes' held-out recordings (for predict) go to a folder of their own beside them.
+# The built-in demo datasets (audio_dir: demo | demo_soundscapes | demo_soundscapes_overlap), made
+# by rule demo_audio; the soundscapes' held-out recordings (for predict) go to a folder of their own
+# beside them. The overlap variant's calls overlap calls of other classes (labels.multi_label).
 DEMO_DIRS = {
     "demo": "results/demo_audio",
     "demo_soundscapes": "results/demo_soundscapes",
+    "demo_soundscapes_overlap": "results/demo_soundscapes_overlap",
 }
-HELDOUT_DIR = "results/demo_soundscapes_heldout"
+SOUNDSCAPE_DEMOS = {"demo_soundscapes": False, "demo_soundscapes_overlap": True}
+HELDOUT_DIR = DEMO_DIRS.get(config["audio_dir"], "") + "_heldout"
+
+
+def soundscape_demo():
+    """Whether the run's audio is a soundscape demo: None (no), False (calls apart) or True (overlapping)."""
+    return SOUNDSCAPE_DEMOS.get(config["audio_dir"])
 
 # The two branches, side by side: where each file's spectrogram goes (folder/{id}{suffix}), the
 # branch's manifest, and what its training job reads. Every rule and script takes these paths from
@@ -111,9 +119,9 @@ def discover():
     """Audio folder and the relative paths of its audio files (the demo's are planned)."""
     if config["audio_dir"] == "demo":
         return DEMO_DIRS["demo"], [entry["relpath"] for entry in demo_data.demo_plan()]
-    if config["audio_dir"] == "demo_soundscapes":
-        plan = demo_data.soundscape_plan()
-        return DEMO_DIRS["demo_soundscapes"], [entry["relpath"] for entry in plan]
+    if soundscape_demo() is not None:
+        plan = demo_data.soundscape_plan(overlap=soundscape_demo())
+        return DEMO_DIRS[config["audio_dir"]], [entry["relpath"] for entry in plan]
     audio_dir = os.path.normpath(
         config["audio_dir"]
     )  # "data/" and "data" are one folder
@@ -166,6 +174,7 @@ def screen(audio_dir, relpaths):
             labels["pattern"],
             labels["csv"],
             problems=rejected,
+            multi_label=labels["multi_label"],
         )
     except labelling.LabelError as err:
         raise WorkflowError(f"{err} (audio_dir: {audio_dir})") from None
@@ -200,7 +209,9 @@ def file_table(audio_dir, relpaths, pairs):
         table = make_catalog.file_table(relpaths, pairs, config["split"], audio_dir)
     except splits.SplitError as err:
         raise WorkflowError(f"{err} (audio_dir: {audio_dir})") from None
-    problems = make_catalog.single_file_classes(table)
+    problems = make_catalog.single_file_classes(
+        make_catalog.one_row_per_class(table, multi_label=config["labels"]["multi_label"])
+    )
     if problems:
         more = f" ({len(problems) - 1} more such classes)" if len(problems) > 1 else ""
         raise WorkflowError(problems[0] + more)
@@ -336,11 +347,11 @@ def demo_outputs():
     """The files of the built-in demo dataset in use (clips, or soundscapes with their tables and held-out ones)."""
     if config["audio_dir"] == "demo":
         return all_audio()
-    if config["audio_dir"] == "demo_soundscapes":
+    if soundscape_demo() is not None:
         return [
             f"{folder}/{entry[key]}"
             for folder, heldout in ((AUDIO_DIR, False), (HELDOUT_DIR, True))
-            for entry in demo_data.soundscape_plan(heldout)
+            for entry in demo_data.soundscape_plan(heldout, overlap=soundscape_demo())
             for key in ("relpath", "table")
         ]
     return []
@@ -348,7 +359,9 @@ def demo_outputs():
 
 def demo_kind():
     """What the demo_audio job makes: ``clips`` or ``soundscapes``."""
-    return "soundscapes" if config["audio_dir"] == "demo_soundscapes" else "clips"
+    if soundscape_demo() is None:
+        return "clips"
+    return "soundscapes_overlap" if soundscape_demo() else "soundscapes"
 
 
 def audio_input(rel):
@@ -655,6 +668,7 @@ def final_targets():
             f"results/model_{branch}.keras",
             f"results/figures/{branch}_training_curves.png",
             f"results/figures/{branch}_confusion_matrix.png",
+            f"results/figures/{branch}_pr_curves.png",
         ]
     if len(BRANCHES) == 2:
         targets += [
@@ -812,10 +826,12 @@ def prediction_audio(wildcards):
         raise WorkflowError(
             f"predict: no folder named {wildcards.name!r}; add predict: {{{wildcards.name}: /path/to/audio}}"
         )
-    if folder == HELDOUT_DIR and config["audio_dir"] == "demo_soundscapes":
+    if folder == HELDOUT_DIR and soundscape_demo() is not None:
         return [
             f"{folder}/{entry['relpath']}"
-            for entry in demo_data.soundscape_plan(heldout=True)
+            for entry in demo_data.soundscape_plan(
+                heldout=True, overlap=soundscape_demo()
+            )
         ]
     if not os.path.isdir(folder):
         raise WorkflowError(f"predict.{wildcards.name}: {folder!r} is not a folder")

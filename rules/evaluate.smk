@@ -43,6 +43,27 @@ rule plot_confusion:
         "../scripts/plots.py"
 
 
+rule plot_pr_curves:
+    input:
+        "results/{branch}/scores.csv",
+    output:
+        report(
+            "results/figures/{branch}_pr_curves.png",
+            caption="../report/pr_curves.rst",
+            category="Training",
+            subcategory="{branch} branch",
+            labels={"figure": "precision-recall curves"},
+        ),
+    log:
+        "logs/plot_pr_curves_{branch}.log",
+    conda:
+        "../envs/audio.yaml"
+    params:
+        kind="pr_curves",
+    script:
+        "../scripts/plots.py"
+
+
 rule plot_learning_curve:
     input:
         "results/{branch}/learning_curve.csv",

@@ -55,6 +55,7 @@ rule train:
         metrics="results/{branch}/metrics.json",
         confusion="results/{branch}/confusion_matrix.csv",
         misclassified="results/{branch}/misclassified.csv",
+        scores="results/{branch}/scores.csv",
     log:
         "logs/train_{branch}.log",
     benchmark:
@@ -76,7 +77,8 @@ rule train:
             "evaluation.py",
             "baseline.py",
             "augment.py",
-            "annotations.py",
+            "detections.py",
+            "labelling.py",
             "tables.py",
         ),
     script:
@@ -113,6 +115,8 @@ rule learning_curve:
             "evaluation.py",
             "baseline.py",
             "augment.py",
+            "detections.py",
+            "labelling.py",
             "tables.py",
         ),
     script:

@@ -227,8 +227,36 @@ def check_durations(grouped, durations, tolerance=0.01):
                 )
 
 
-def window_labels(bounds, events, min_overlap=0.5, background="background"):
+def check_multi_label_classes(grouped, background=None):
+    """Refuse, for ``labels.multi_label``, an event class that holds ``;`` or is the background name.
+
+    Raises
+    ------
+    AnnotationError
+        Naming the table and line.
+    """
+    from labelling import LabelError, check_class_name
+
+    for events in grouped.values():
+        for event in events:
+            try:
+                check_class_name(event["class"], event["where"])
+            except LabelError as err:
+                raise AnnotationError(str(err)) from None
+            if event["class"] == background:
+                raise AnnotationError(
+                    f"{event['where']}: class {background!r} is also labels.background, the name of windows with "
+                    "no class under labels.multi_label; rename the class or set another labels.background"
+                )
+
+
+def window_labels(bounds, events, min_overlap=0.5, background="background", multi_label=False):
     """The class of each window of one recording, or ``None`` for a window left out.
+
+    With ``multi_label`` a window takes every class with an event that
+    overlaps it by ``min_overlap`` (the classes joined by
+    :func:`labelling.join_classes`), not only the one that overlaps it most;
+    the rest of the rule is the same.
 
     Parameters
     ----------
@@ -241,6 +269,8 @@ def window_labels(bounds, events, min_overlap=0.5, background="background"):
         is shorter), for a window to take an event's class.
     background : str or None
         Class of windows that overlap no event; ``None`` leaves them out.
+    multi_label : bool
+        Every class that overlaps the window enough, not only the most.
 
     Returns
     -------
@@ -252,18 +282,27 @@ def window_labels(bounds, events, min_overlap=0.5, background="background"):
     >>> bounds = np.array([[0.0, 2.0], [1.0, 3.0], [2.0, 4.0], [3.0, 5.0]])
     >>> window_labels(bounds, [{"start": 1.2, "end": 1.8, "class": "owl"}, {"start": 3.9, "end": 5.0, "class": "jay"}])
     ['owl', 'owl', None, 'jay']
+    >>> window_labels(bounds, [{"start": 0.5, "end": 2.5, "class": "owl"}, {"start": 1.5, "end": 2.2, "class": "jay"}],
+    ...               multi_label=True)
+    ['jay;owl', 'jay;owl', None, 'background']
     """
+    from labelling import join_classes
+
     labels = []
     for start, end in bounds:
-        best, best_overlap, touched = None, 0.0, False
+        best, best_overlap, touched, enough = None, 0.0, False, set()
         for event in events:
             overlap = min(end, event["end"]) - max(start, event["start"])
             if overlap <= 0:
                 continue
             touched = True
             fraction = overlap / min(end - start, event["end"] - event["start"])
-            if fraction >= min_overlap - 1e-9 and overlap > best_overlap:
-                best, best_overlap = event["class"], overlap
+            if fraction >= min_overlap - 1e-9:
+                enough.add(event["class"])
+                if overlap > best_overlap:
+                    best, best_overlap = event["class"], overlap
+        if multi_label:
+            best = join_classes(enough) if enough else None
         labels.append(best if best is not None else (None if touched else background))
     return labels
 

@@ -1,5 +1,6 @@
-"""Both branches side by side: test and holdout metrics of the CNN and of the baseline beside it,
-the epoch kept and the seconds per epoch, whether the CNN beats the baseline on val (when it does
+"""Both branches side by side: test and holdout metrics of the CNN and of the baseline beside it
+(accuracy, macro-F1, macro and micro mAP, and for windows labelled by annotations the event-level
+precision and recall), the epoch kept and the seconds per epoch, whether the CNN beats the baseline on val (when it does
 not, what to try first: metrics.json's ``advice``), and the largest |png/255 − npy|."""
 
 import json
@@ -59,10 +60,18 @@ def largest_difference(npy_manifest, png_manifest, channels=1):
     return worst, compared
 
 
+#: What the comparison shows of each split's metrics (those a split lacks are None).
+SCORES = ("n", "accuracy", "macro_f1", "macro_map", "micro_map", "event_level")
+
+
 def scores(metrics):
-    """``n``, accuracy and macro-F1 of every compared split (None for an empty split)."""
+    """``n``, accuracy, macro-F1, macro and micro mAP and the event-level scores of every compared split.
+
+    None for an empty split; a key the split's metrics lack (mAP of an older
+    model, event-level scores of clips) is None.
+    """
     return {
-        split: None if metrics.get(split) is None else {k: metrics[split][k] for k in ("n", "accuracy", "macro_f1")}
+        split: None if metrics.get(split) is None else {k: metrics[split].get(k) for k in SCORES}
         for split in SPLITS
     }
 
@@ -105,25 +114,44 @@ def comparison(metrics_by_branch, worst, compared=None):
 
 
 def _cell(m, key):
-    """A score formatted for the table, or – for an empty split."""
-    return "–" if m is None else f"{m[key]:.3f}"
+    """A score formatted for the table, or – for an empty split or a score it lacks."""
+    return "–" if m is None or m.get(key) is None else f"{m[key]:.3f}"
+
+
+def _event_cell(m, key):
+    """An event-level score (precision or recall) with its counts, or – where there is none."""
+    level = None if m is None else m.get("event_level")
+    if not level or level.get(key) is None:
+        return "–"
+    counts = (level["correct"], level["detections"]) if key == "precision" else (level["caught"], level["events"])
+    return f"{level[key]:.3f} ({counts[0]}/{counts[1]})"
 
 
 def markdown(record):
     """The same record as Markdown: a table of scores, a table of training, a verdict per branch (and a list of
     what to try first when its CNN does not beat the baseline)."""
     lines = [
-        "| branch | split | files | accuracy | macro-F1 | baseline accuracy | baseline macro-F1 |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| branch | split | examples | accuracy | macro-F1 | macro mAP | micro mAP | baseline accuracy "
+        "| baseline macro-F1 | baseline macro mAP |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    events = []
     for branch, entry in record["branches"].items():
         for split in SPLITS:
             m, b = entry[split], entry["baseline"][split]
             files = 0 if m is None else m["n"]
             lines.append(
                 f"| {branch} | {split} | {files} | {_cell(m, 'accuracy')} | {_cell(m, 'macro_f1')} "
-                f"| {_cell(b, 'accuracy')} | {_cell(b, 'macro_f1')} |"
+                f"| {_cell(m, 'macro_map')} | {_cell(m, 'micro_map')} "
+                f"| {_cell(b, 'accuracy')} | {_cell(b, 'macro_f1')} | {_cell(b, 'macro_map')} |"
             )
+            if m is not None and m.get("event_level"):
+                events.append(f"| {branch} | {split} | {_event_cell(m, 'precision')} | {_event_cell(m, 'recall')} "
+                              f"| {_event_cell(b, 'precision')} | {_event_cell(b, 'recall')} |")
+    if events:
+        lines += ["", "| branch | split | event precision (right / detections) | event recall (caught / events) "
+                      "| baseline event precision | baseline event recall |",
+                  "| --- | --- | --- | --- | --- | --- |"] + events
     lines += ["", "| branch | epochs run | optimiser steps (per epoch; passes over train) | epoch kept | seconds per epoch "
                   "| training seconds |", "| --- | --- | --- | --- | --- | --- |"]
     for branch, entry in record["branches"].items():

@@ -22,7 +22,7 @@ def check_config(config):
     """
     problems = []
     audio_dir = config["audio_dir"]
-    if audio_dir not in ("demo", "demo_soundscapes"):
+    if audio_dir not in ("demo", "demo_soundscapes", "demo_soundscapes_overlap"):
         if not os.path.isdir(audio_dir):
             problems.append(f"audio_dir: {audio_dir!r} is not a folder; give an existing folder of audio files")
         elif nested(audio_dir, "results") or nested("results", audio_dir):
@@ -62,6 +62,16 @@ def check_config(config):
     labels = config["labels"]
     if labels["from"] == "csv" and not (labels["csv"] and os.path.isfile(labels["csv"])):
         problems.append(f"labels.csv: {labels['csv']!r} is not a file; labels.from is csv and needs one")
+    if labels["multi_label"]:
+        if labels["from"] in ("pattern", "folder"):
+            problems.append(
+                f"labels.multi_label: labels.from {labels['from']} gives one class per file; several classes per "
+                "example come from annotations (from: annotations) or a labels CSV with one row per class (from: csv)"
+            )
+        if config["training"]["learning_curve"]:
+            problems.append(
+                "training.learning_curve: not available with labels.multi_label yet; set learning_curve: []"
+            )
     if labels["from"] == "annotations":
         if config["windows"]["length"] is None:
             problems.append(

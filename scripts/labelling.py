@@ -38,23 +38,93 @@ def compile_pattern(pattern, need_class=True):
     return regex
 
 
-def read_label_csv(csv_path):
+#: Joins the classes of one example in the ``class`` column of a multi-label catalog (``labels.multi_label``).
+SEPARATOR = ";"
+
+
+#: Prefix of the 0/1 column of each class in multi-label catalogs and manifests (``label_owl``).
+LABEL_PREFIX = "label_"
+
+
+def label_columns(columns):
+    """The multi-label columns among ``columns`` (``label_{class}``, in class-id order); empty for single-label."""
+    return [name for name in columns if str(name).startswith(LABEL_PREFIX)]
+
+
+def join_classes(names):
+    """The ``class`` text of a multi-label example: its classes sorted and joined by :data:`SEPARATOR`.
+
+    Examples
+    --------
+    >>> join_classes(["owl", "jay", "owl"]), join_classes([])
+    ('jay;owl', '')
+    """
+    return SEPARATOR.join(sorted(set(names)))
+
+
+def split_classes(text, background=None):
+    """The classes of a multi-label example's ``class`` text (none for ``''`` or the ``background`` name).
+
+    Examples
+    --------
+    >>> split_classes("jay;owl"), split_classes("background", "background")
+    (['jay', 'owl'], [])
+    """
+    if not text or text == background:
+        return []
+    return text.split(SEPARATOR)
+
+
+def check_class_name(name, where):
+    """Refuse a multi-label class name holding :data:`SEPARATOR` (it joins an example's classes)."""
+    if SEPARATOR in name:
+        raise LabelError(f"{where}: class {name!r} holds {SEPARATOR!r}, which labels.multi_label uses to join "
+                         "an example's classes; rename the class")
+
+
+def read_label_csv(csv_path, multi_label=False):
     """Read a metadata CSV with columns ``path``, ``class`` and ``author``.
+
+    A file may be listed on several rows: with ``multi_label``, one row per
+    class it holds; otherwise only with the same class and author again.
 
     Returns
     -------
     dict
-        Relative path (``/`` separators) to ``(class, author)``.
+        Relative path (``/`` separators) to ``(class, author)``; with
+        ``multi_label`` the class text of :func:`join_classes`.
+
+    Raises
+    ------
+    LabelError
+        For a missing column, or a file listed with two classes (or two
+        authors) without ``multi_label``, naming the CSV, the file and the fix.
     """
     with open(csv_path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         missing = {"path", "class"} - set(reader.fieldnames or ())
         if missing:
             raise LabelError(f"{csv_path}: missing column(s) {', '.join(sorted(missing))} (need path, class, author)")
-        return {
-            row["path"].replace("\\", "/").strip(): (row["class"].strip(), (row.get("author") or "").strip())
-            for row in reader
-        }
+        rows = {}
+        for line, row in enumerate(reader, start=2):
+            rel = row["path"].replace("\\", "/").strip()
+            cls, author = row["class"].strip(), (row.get("author") or "").strip()
+            if multi_label:
+                check_class_name(cls, f"{csv_path}, line {line}")
+            rows.setdefault(rel, []).append((cls, author, line))
+    table = {}
+    for rel, entries in rows.items():
+        classes = sorted({cls for cls, _, _ in entries if cls or not multi_label})
+        authors = sorted({author for _, author, _ in entries})
+        if len(authors) > 1:
+            raise LabelError(f"{csv_path}: {rel} is listed with authors {' and '.join(map(repr, authors))} "
+                             f"(lines {', '.join(str(line) for _, _, line in entries)}); give one author per file")
+        if len(classes) > 1 and not multi_label:
+            raise LabelError(f"{csv_path}: {rel} is listed with classes {' and '.join(map(repr, classes))} "
+                             f"(lines {', '.join(str(line) for _, _, line in entries)}); give one class per file, "
+                             "or set labels.multi_label: true for several classes per file")
+        table[rel] = (join_classes(classes) if multi_label else classes[0], authors[0])
+    return table
 
 
 def label_file(rel, source="pattern", regex=None, table=None, csv_path=None):
@@ -89,7 +159,7 @@ def label_file(rel, source="pattern", regex=None, table=None, csv_path=None):
     return cls, author or "unknown"
 
 
-def label_files(relpaths, source="pattern", pattern=None, csv_path=None, problems=None):
+def label_files(relpaths, source="pattern", pattern=None, csv_path=None, problems=None, multi_label=False):
     """Class and author of every file.
 
     Parameters
@@ -111,6 +181,8 @@ def label_files(relpaths, source="pattern", pattern=None, csv_path=None, problem
     problems : dict or None
         If given, a file that cannot be labelled is recorded here (relative
         path → reason) and gets ``None`` instead of stopping the labelling.
+    multi_label : bool
+        ``labels.multi_label``: a CSV may give a file several classes (:func:`read_label_csv`).
 
     Returns
     -------
@@ -129,7 +201,7 @@ def label_files(relpaths, source="pattern", pattern=None, csv_path=None, problem
         regex = compile_pattern(pattern, need_class=(source == "pattern"))
     elif source == "pattern":
         raise LabelError("labels.from is 'pattern' but labels.pattern is empty: give a regex with (?P<class>...)")
-    table = read_label_csv(csv_path) if source == "csv" else None
+    table = read_label_csv(csv_path, multi_label) if source == "csv" else None
     labels = []
     for rel in relpaths:
         try:

@@ -187,7 +187,7 @@ def learning_curve(data, training, fractions, split_by, full_metrics, threads=No
         share = replace(data, split=split)
         _, base = baseline.run_baseline(share, ("val", "test"), training["seed"])
         model, _, summary = train.train(share, training, threads)
-        cnn, _, _ = train.evaluate(model, share, training["batch_size"])
+        cnn = train.evaluate(model, share, training["batch_size"])[0]
         table.append(row(fraction, data, chosen, groups, cnn, base, summary["steps"]))
         print(f"fraction {fraction}: {len(chosen)} training examples, CNN val "
               f"{cnn['val']['accuracy'] if cnn['val'] else 'n/a'}, baseline val "

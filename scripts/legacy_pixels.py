@@ -4,7 +4,8 @@ Metadata of each clip followed by the flattened 8-bit pixels of its PNG, row
 by row as stored (low frequencies at the bottom), so the legacy
 ``load_csv_data()`` path (divide by 255, reshape, flip back) keeps working.
 With ``windows:`` one row per window, cut from its recording's PNG strip, with
-the columns window, start and end after width.
+the columns window, start and end after width; with ``labels.multi_label`` the
+``label_{class}`` columns of the manifest in place of class_id, before the pixels.
 """
 
 import csv
@@ -15,6 +16,7 @@ import sys
 import numpy as np
 
 from atomic import atomic_path
+from labelling import label_columns
 from tables import protect, read_csv
 
 META = ["filename", "author", "class", "class_id", "split", "height", "width"]
@@ -71,8 +73,11 @@ def write_pixel_table(manifest, root, out_csv):
     height, width = images[0].shape
     with atomic_path(out_csv) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
-        columns = META + WINDOW_META if windowed else META
-        writer.writerow(columns + [f"pixel_{i}" for i in range(height * width)])  # names are ours: safe
+        hot = label_columns(manifest.columns)
+        columns = [name for name in META if not (hot and name == "class_id")]
+        columns += (WINDOW_META if windowed else []) + hot
+        # names are ours, or a class after the label_ prefix: never a formula
+        writer.writerow(columns + [f"pixel_{i}" for i in range(height * width)])
         meta = manifest.assign(height=height, width=width)[columns]
         for row, img in zip(meta.itertuples(index=False), images):
             writer.writerow([protect(value) for value in row] + img.ravel().tolist())

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from atomic import atomic_path
+from labelling import LABEL_PREFIX, label_columns
 from tables import read_csv
 
 LABEL_COLUMNS = {"author": str, "class": str, "id": str, "split": str}
@@ -44,6 +45,9 @@ class Dataset:
         For windows of long recordings: the recording id of each row.
     times : np.ndarray or None
         For windows: ``(N, 2)`` start and end in seconds of the recording.
+    targets : np.ndarray or None
+        For ``labels.multi_label``: float32 ``(N, n_classes)``, 1 for every
+        class the row holds (``labels`` is then -1: no single class).
     """
 
     features: np.ndarray
@@ -54,10 +58,33 @@ class Dataset:
     classes: list
     recordings: np.ndarray = None
     times: np.ndarray = None
+    targets: np.ndarray = None
+
+    @property
+    def multi_label(self):
+        """Whether each row holds a set of classes (:attr:`targets`) rather than one."""
+        return self.targets is not None
 
     def indices(self, split):
         """Row numbers of one split."""
         return np.flatnonzero(self.split == split)
+
+
+def label_arrays(table):
+    """The ``labels``, ``classes`` and ``targets`` of a :class:`Dataset` from a manifest or pixel table.
+
+    A single-label table gives its class ids and names; a multi-label one
+    (``label_{class}`` columns) gives the 0/1 targets, the class names of its
+    columns, and labels of -1.
+    """
+    hot = label_columns(table.columns)
+    if not hot:
+        return {"labels": table["class_id"].to_numpy(dtype=np.int64), "classes": class_names(table)}
+    return {
+        "labels": np.full(len(table), -1, dtype=np.int64),
+        "classes": [name[len(LABEL_PREFIX) :] for name in hot],
+        "targets": table[hot].to_numpy(dtype=np.float32),
+    }
 
 
 def examples(table, root):
@@ -178,11 +205,10 @@ def load_npy_data(manifest_csv="results/final_specs.csv", stack=None, root=None)
         features = np.stack([with_channel_axis(x) for x in examples(table, root)])
     return Dataset(
         features=features,
-        labels=table["class_id"].to_numpy(dtype=np.int64),
         authors=table["author"].to_numpy(),
         split=table["split"].to_numpy(),
         ids=example_ids(table, table["id"]),
-        classes=class_names(table),
+        **label_arrays(table),
         **window_columns(table, table["id"]),
     )
 
@@ -212,11 +238,10 @@ def load_csv_data(csv_path="results/train_data.csv", channels=1):
     ids = example_ids(table, table["filename"].map(spectrogram_id))
     return Dataset(
         features=features,
-        labels=table["class_id"].to_numpy(dtype=np.int64),
         authors=table["author"].to_numpy(),
         split=table["split"].to_numpy(),
         ids=ids,
-        classes=class_names(table),
+        **label_arrays(table),
         **window_columns(table, table["filename"].map(spectrogram_id)),
     )
 

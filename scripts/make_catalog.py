@@ -1,5 +1,9 @@
 """The catalog of a run: every clip (or window) with its labels, class id, split and audio facts.
 
+With ``labels.multi_label`` the ``class`` column holds every class of the
+example joined by ``;`` (the background name for none) and the class id
+gives way to a 0/1 column ``label_{class}`` per class (:func:`multi_hot`).
+
 With ``windows:`` each recording gives one row per fixed window (columns
 ``window``, ``start``, ``end`` added at the end), labelled by its file's class
 or, with ``labels.from: annotations``, by the time boxes of annotation tables.
@@ -77,6 +81,46 @@ def file_table(relpaths, pairs, split, audio_dir):
     return table
 
 
+def one_row_per_class(table, multi_label=False, background=None):
+    """``table`` with one row per class of each row (the counting unit of summaries and warnings).
+
+    Single-label tables come back as they are. A multi-label row (its
+    ``class`` the text of :func:`labelling.join_classes`) gives a row per
+    class it holds, and a row of the ``background`` name when it holds none.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"id": ["a", "b"], "class": ["jay;owl", "quiet"], "split": ["train", "test"]})
+    >>> one_row_per_class(table, True, "quiet")[["id", "class"]].values.tolist()
+    [['a', 'jay'], ['a', 'owl'], ['b', 'quiet']]
+    """
+    if not multi_label:
+        return table
+    from labelling import split_classes
+
+    classes = [split_classes(text, background) or [background or ""] for text in table["class"]]
+    return table.assign(**{"class": classes}).explode("class", ignore_index=True)
+
+
+def multi_hot(table, background=None):
+    """The ``label_{class}`` 0/1 columns of a multi-label table, one per class in class-id order.
+
+    Returns
+    -------
+    columns : pandas.DataFrame
+        int8 columns ``label_{class}`` aligned with ``table``.
+    ids : dict
+        Class → class id (the position of its column).
+    """
+    from labelling import LABEL_PREFIX, split_classes
+
+    held = [split_classes(text, background) for text in table["class"]]
+    ids = class_ids([name for names in held for name in names])
+    data = {f"{LABEL_PREFIX}{name}": [int(name in names) for names in held] for name in ids}
+    return pd.DataFrame(data, index=table.index, dtype="int8"), ids
+
+
 def single_file_classes(table):
     """Messages for classes with a single file: such a class cannot be both trained and tested."""
     counts = table["class"].value_counts()
@@ -136,10 +180,16 @@ def build_catalog(rows, facts, windows=None, labels=None, tables=(), audio_dir=N
         table, events = window_rows(table, exact, windows, labels or {}, tables, audio_dir)
         sort = ["id", "window"]
     table = table.sort_values(sort, kind="stable").reset_index(drop=True)
-    ids = class_ids(table["class"])
-    table["class_id"] = table["class"].map(ids).astype(int)
+    labels = labels or {}
+    if labels.get("multi_label"):
+        hot, ids = multi_hot(table, labels.get("background"))
+        table = pd.concat([table.drop(columns="class_id"), hot], axis=1)
+    else:
+        ids = class_ids(table["class"])
+        table["class_id"] = table["class"].map(ids).astype(int)
     classes = pd.DataFrame({"class": list(ids), "class_id": list(ids.values())})
-    return table, classes, splits.split_summary(table), events
+    counted = one_row_per_class(table, labels.get("multi_label"), labels.get("background"))
+    return table, classes, splits.split_summary(counted), events
 
 
 def window_rows(table, durations, windows, labels, tables=(), audio_dir=None):
@@ -178,6 +228,8 @@ def window_rows(table, durations, windows, labels, tables=(), audio_dir=None):
         root = labels.get("annotations") or audio_dir
         events = annotations.events_by_recording(relpaths, source, list(tables), root, labels["raven_column"])
         annotations.check_durations(events, {rel: durations[clip] for rel, clip in zip(relpaths, table["id"])})
+        if labels.get("multi_label"):
+            annotations.check_multi_label_classes(events, labels.get("background"))
 
     out = []
     for (_, row), rel in zip(table.iterrows(), relpaths):
@@ -185,7 +237,8 @@ def window_rows(table, durations, windows, labels, tables=(), audio_dir=None):
         if events is None:
             classes = [row["class"]] * len(bounds)
         else:
-            classes = annotations.window_labels(bounds, events[rel], labels["min_overlap"], labels["background"])
+            classes = annotations.window_labels(bounds, events[rel], labels["min_overlap"], labels["background"],
+                                                labels.get("multi_label", False))
         for k, ((start, end), cls) in enumerate(zip(bounds, classes)):
             if cls is not None:
                 out.append({**row.to_dict(), "class": cls, "window": k, "start": round(start, 6), "end": round(end, 6)})
@@ -243,7 +296,9 @@ def write_catalog(rows, rejected, out, windows, labels, tables, audio_dir, facts
     rows = [row for row in rows if row[1] not in late]
     rejected = sorted(list(rejected) + [[path, reason] for path, reason in late.items()])
     table, classes, summary, events = build_catalog(rows, facts, windows, labels, tables, audio_dir)
-    for message in splits.class_warnings(table):
+    labelled = labels or {}
+    for message in splits.class_warnings(one_row_per_class(table, labelled.get("multi_label"),
+                                                           labelled.get("background"))):
         print(f"warning: {message}", file=log)
     for name, frame in [
         ("catalog", table),

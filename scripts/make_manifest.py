@@ -5,6 +5,8 @@ manifest's folder), audio_path, id, author, class, class_id, split, duration,
 sample_rate (of the original file) and shape (of the array, e.g. ``64x63``).
 With ``windows:``, one row per window: its recording's file, and the columns
 window (its index in that file), start and end (seconds of the recording).
+With ``labels.multi_label``, ``class`` holds the example's classes joined by
+``;`` and a 0/1 column ``label_{class}`` per class replaces ``class_id``.
 
 The shapes come from the spectrogram jobs' file facts (``file_facts``), which
 each job wrote when it made the files: the manifest reads a small table per
@@ -13,6 +15,7 @@ job, not every spectrogram of the run.
 
 import os
 
+from labelling import label_columns
 from tables import read_csv, write_csv
 
 COLUMNS = ["filename", "audio_path", "id", "author", "class", "class_id", "split", "duration", "sample_rate", "shape"]
@@ -37,7 +40,8 @@ def build_manifest(catalog, folder, suffix, shapes):
     Returns
     -------
     pandas.DataFrame
-        With :data:`COLUMNS` (and :data:`WINDOW_COLUMNS` for a catalog of windows).
+        With :data:`COLUMNS` (and :data:`WINDOW_COLUMNS` for a catalog of windows, then the
+        ``label_{class}`` columns of a multi-label catalog in place of ``class_id``).
     """
     table = catalog.copy()
     table["filename"] = [f"{folder}/{clip}{suffix}" for clip in table["id"]]
@@ -48,7 +52,9 @@ def build_manifest(catalog, folder, suffix, shapes):
     if len(missing):
         raise ValueError(f"{missing.iloc[0]}: no shape in the spectrogram jobs' file facts "
                          "(results/file_facts/); run its spectrogram job again (--forcerun with its spectrogram's path)")
-    return table[COLUMNS + WINDOW_COLUMNS if windowed else COLUMNS]
+    hot = label_columns(table.columns)
+    columns = [name for name in COLUMNS if not (hot and name == "class_id")]
+    return table[columns + (WINDOW_COLUMNS if windowed else []) + hot]
 
 
 def main(catalog_csv, out_csv, folder, suffix, branch, facts, log=None):

@@ -267,8 +267,8 @@ def time_pooling(x):
     return layers.Concatenate()([layers.GlobalAveragePooling1D()(rows), layers.GlobalMaxPooling1D()(rows)])
 
 
-def build_cnn(input_shape, n_classes, settings, normalizer_stats=None, steps_per_epoch=10):
-    """A small CNN: conv blocks (conv [+ batch norm] + ReLU, max-pool), a head, softmax.
+def build_cnn(input_shape, n_classes, settings, normalizer_stats=None, steps_per_epoch=10, multi_label=False):
+    """A small CNN: conv blocks (conv [+ batch norm] + ReLU, max-pool), a head, softmax (or sigmoids).
 
     Parameters
     ----------
@@ -295,12 +295,17 @@ def build_cnn(input_shape, n_classes, settings, normalizer_stats=None, steps_per
     steps_per_epoch : int
         Training batches per epoch: sets the batch-norm momentum
         (:func:`batch_norm_momentum`) and the length of the cosine schedule.
+    multi_label : bool
+        One sigmoid per class and binary cross-entropy on multi-hot labels
+        (``labels.multi_label``: overlapping sounds), instead of a softmax
+        and categorical cross-entropy; its accuracy metric is then the share
+        of (example, class) pairs right at 0.5.
 
     Returns
     -------
     keras.Model
         Compiled with Adam (AdamW when ``weight_decay`` > 0) and categorical
-        cross-entropy on one-hot labels.
+        cross-entropy on one-hot labels (binary cross-entropy with ``multi_label``).
     """
     import keras
     from keras import layers
@@ -328,7 +333,7 @@ def build_cnn(input_shape, n_classes, settings, normalizer_stats=None, steps_per
     x = layers.Dropout(settings["dropout"])(x)
     x = layers.Dense(settings["dense_units"], activation="relu")(x)
     x = layers.Dropout(settings["dropout"])(x)
-    outputs = layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(n_classes, activation="sigmoid" if multi_label else "softmax", name="probabilities")(x)
     model = keras.Model(inputs, outputs, name="spectrogram_cnn")
     rate = learning_rate(settings, steps_per_epoch)
     optimizer = (
@@ -336,11 +341,15 @@ def build_cnn(input_shape, n_classes, settings, normalizer_stats=None, steps_per
         if settings["weight_decay"] > 0
         else keras.optimizers.Adam(rate)
     )
-    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+    if multi_label:
+        model.compile(optimizer=optimizer, loss="binary_crossentropy",
+                      metrics=[keras.metrics.BinaryAccuracy(name="accuracy")])
+    else:
+        model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
     return model
 
 
-def make_batches(features, labels, indices, batch_size, shuffle_seed=None, n_classes=None, class_weights=None,
+def make_batches(features, labels, indices, batch_size, shuffle_seed=None, n_classes=None, sample_weights=None,
                  augmentation=None, passes=1):
     """A ``keras.utils.PyDataset`` over selected rows of a (memory-mapped) array.
 
@@ -355,16 +364,19 @@ def make_batches(features, labels, indices, batch_size, shuffle_seed=None, n_cla
     features : np.ndarray
         ``(N, n_freq, n_frames, channels)``.
     labels : np.ndarray or None
-        Class ids ``(N,)``; None for prediction (batches are ``(x,)``).
+        Class ids ``(N,)``, or multi-hot targets ``(N, n_classes)``
+        (``labels.multi_label``, fed as they are); None for prediction
+        (batches are ``(x,)``).
     indices : np.ndarray
         Rows to feed.
     batch_size : int
     shuffle_seed : int or None
         Shuffle every epoch (training); also seeds the augmentation.
     n_classes : int or None
-        With labels: batches carry one-hot labels of this many classes.
-    class_weights : np.ndarray or None
-        Weight per class id: batches are ``(x, y, sample_weight)``.
+        With class ids: batches carry one-hot labels of this many classes.
+    sample_weights : np.ndarray or None
+        Weight per row of ``features`` ``(N,)`` (its class weight,
+        ``train.sample_weights``): batches are ``(x, y, sample_weight)``.
     augmentation : dict or None
         The ``training`` section: :func:`augment.augment_batch` runs on every
         batch (give it for the train split only).
@@ -397,14 +409,13 @@ def make_batches(features, labels, indices, batch_size, shuffle_seed=None, n_cla
             x = np.asarray(features[rows], dtype=np.float32)
             if labels is None:
                 return (x,)
-            y = np.eye(n_classes, dtype=np.float32)[labels[rows]]
-            weights = (class_weights[labels[rows]] if class_weights is not None else np.ones(len(rows))).astype(
-                np.float32
-            )
+            y = (np.asarray(labels[rows], dtype=np.float32) if np.ndim(labels) == 2
+                 else np.eye(n_classes, dtype=np.float32)[labels[rows]])
+            weights = (sample_weights[rows] if sample_weights is not None else np.ones(len(rows))).astype(np.float32)
             if augmentation is not None:
                 rng = np.random.default_rng([shuffle_seed or 0, self.epoch, i])
                 x, y, weights = augment.augment_batch(x, y, weights, augmentation, rng)
-            return (x, y, weights) if class_weights is not None else (x, y)
+            return (x, y, weights) if sample_weights is not None else (x, y)
 
         def on_epoch_end(self):
             self.epoch += 1

@@ -6,6 +6,11 @@ recording (one row per window: file, start, end, predicted, score, p_{class}),
 and writes a Raven selection table per recording in which consecutive windows of
 the same class scoring at least ``windows.threshold`` become one selection.
 
+A multi-label model (``labels.multi_label``) predicts every class whose score
+reaches that class's threshold (chosen on val, stored in the provenance):
+``predicted`` joins them with ``;``, and each class's consecutive windows above
+its threshold make its own selections, which may overlap another class's.
+
 As a command::
 
     python scripts/predict.py --model results/model_npy.keras /data/new_recordings [--out predictions.csv]
@@ -31,6 +36,8 @@ import tables  # noqa: E402
 from atomic import write_text  # noqa: E402
 from audio_io import audio_duration  # noqa: E402
 from audio_processing import resize  # noqa: E402
+from detections import merge_detections, multilabel_detections  # noqa: E402
+from labelling import join_classes  # noqa: E402
 from discovery import discover_audio, file_id  # noqa: E402
 from settings import complete  # noqa: E402
 from spectrogram_math import recording_windows, spectrogram, spectrogram_windows  # noqa: E402
@@ -63,13 +70,48 @@ def model_input(path, record, x=None):
     return x
 
 
-def predict_files(model_path, paths, batch_size=64):
-    """Predicted class and the probability of every class for each audio file.
+def class_thresholds(record, override=None):
+    """Each class's threshold of a multi-label model (its provenance's, or ``override`` for every class); None else."""
+    thresholds = record.get("thresholds")
+    if thresholds is None:
+        return None
+    values = [thresholds[name] for name in record["classes"]]
+    return np.full(len(values), float(override)) if override is not None else np.asarray(values, dtype=np.float64)
+
+
+def predicted_columns(probabilities, classes, thresholds=None):
+    """``predicted`` and its score for every row of scores.
+
+    One class per row (``thresholds`` None): the most probable class and its
+    probability. Several: the classes at or above their thresholds joined by
+    ``;`` (``''`` for none), and the highest score among them (the highest
+    score of all when none reaches its threshold).
+
+    Examples
+    --------
+    >>> p = np.array([[0.9, 0.6], [0.2, 0.1]])
+    >>> predicted_columns(p, ["jay", "owl"]), predicted_columns(p, ["jay", "owl"], np.array([0.5, 0.5]))
+    ((['jay', 'jay'], [0.9, 0.2]), (['jay;owl', ''], [0.9, 0.2]))
+    """
+    if len(probabilities) == 0:
+        return [], []
+    if thresholds is None:
+        best = probabilities.argmax(axis=1)
+        return [classes[i] for i in best], probabilities[np.arange(len(best)), best].round(6).tolist()
+    hits = probabilities >= thresholds
+    names = [join_classes([c for c, hit in zip(classes, row) if hit]) for row in hits]
+    top = np.where(hits.any(axis=1), np.where(hits, probabilities, -np.inf).max(axis=1), probabilities.max(axis=1))
+    return names, top.round(6).tolist()
+
+
+def predict_files(model_path, paths, batch_size=64, threshold=None):
+    """Predicted class (classes, for a multi-label model) and the probability of every class for each audio file.
 
     Returns
     -------
     pandas.DataFrame
-        ``file``, ``predicted``, ``probability`` (of the prediction) and one
+        ``file``, ``predicted``, ``probability`` (of the prediction; the
+        highest of the predicted classes for a multi-label model) and one
         ``p_{class}`` column per class.
     """
     record = read_provenance(model_path)
@@ -81,14 +123,13 @@ def predict_files(model_path, paths, batch_size=64):
     for start in range(0, len(paths), CHUNK):  # a chunk of files at a time: memory stays bounded
         features = np.stack([model_input(p, record) for p in paths[start : start + CHUNK]])
         parts.append(model.predict(features, batch_size=batch_size, verbose=0))
-    probabilities = np.concatenate(parts) if parts else np.zeros((0, 0))
     classes = record["classes"]
+    probabilities = np.concatenate(parts) if parts else np.zeros((0, len(classes)))
     table = pd.DataFrame({"file": [str(p) for p in paths]})
-    best = probabilities.argmax(axis=1) if len(paths) else np.zeros(0, dtype=int)
-    table["predicted"] = [classes[i] for i in best]
-    table["probability"] = probabilities[np.arange(len(best)), best].round(6) if len(paths) else []
+    table["predicted"], table["probability"] = predicted_columns(probabilities, classes,
+                                                                 class_thresholds(record, threshold))
     for i, name in enumerate(classes):
-        table[f"p_{name}"] = probabilities[:, i].round(6) if len(paths) else []
+        table[f"p_{name}"] = probabilities[:, i].round(6)
     return table
 
 
@@ -121,64 +162,21 @@ def predict_windows(model, path, record, windows):
     return bounds, np.concatenate(parts) if parts else np.zeros((0, n_classes))
 
 
-def window_table(path, bounds, probabilities, classes):
-    """One row per window: file, start, end, predicted, score and p_{class}."""
-    best = probabilities.argmax(axis=1) if len(probabilities) else np.zeros(0, dtype=int)
+def window_table(path, bounds, probabilities, classes, thresholds=None):
+    """One row per window: file, start, end, predicted, score and p_{class} (:func:`predicted_columns`)."""
+    predicted, score = predicted_columns(probabilities, classes, thresholds)
     table = pd.DataFrame(
         {
             "file": [str(path)] * len(bounds),
             "start": np.round(bounds[:, 0], 6),
             "end": np.round(bounds[:, 1], 6),
-            "predicted": [classes[i] for i in best],
-            "score": probabilities[np.arange(len(best)), best].round(6),
+            "predicted": predicted,
+            "score": np.asarray(score, dtype=np.float64),
         }
     )
     for i, name in enumerate(classes):
         table[f"p_{name}"] = probabilities[:, i].round(6)
     return table
-
-
-def merge_detections(rows, threshold=0.5, background=None, duration=None):
-    """Selections from one recording's window rows: runs of consecutive windows of one class.
-
-    Parameters
-    ----------
-    rows : pandas.DataFrame
-        The recording's rows of :func:`window_table`, in window order.
-    threshold : float
-        Least score of a window that counts as a detection.
-    background : str or None
-        The class that is no detection (the background class of training).
-    duration : float or None
-        Length of the recording: a selection never ends after it.
-
-    Returns
-    -------
-    list of tuple
-        ``(start, end, class, score)``, the score being the run's highest.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> rows = pd.DataFrame({"start": [0.0, 1.0, 2.0, 3.0], "end": [2.0, 3.0, 4.0, 5.0],
-    ...                      "predicted": ["owl", "owl", "background", "owl"], "score": [0.9, 0.7, 0.8, 0.4]})
-    >>> merge_detections(rows, threshold=0.5, background="background")
-    [(0.0, 3.0, 'owl', 0.9)]
-    """
-    selections, current = [], None
-    for start, end, label, score in rows[["start", "end", "predicted", "score"]].itertuples(index=False):
-        hit = score >= threshold and label != background
-        if hit and current is not None and current[2] == label and start <= current[1]:
-            current = (current[0], max(current[1], end), label, max(current[3], score))
-            continue
-        if current is not None:
-            selections.append(current)
-        current = (start, end, label, score) if hit else None
-    if current is not None:
-        selections.append(current)
-    if duration is not None:
-        selections = [(s, min(e, duration), c, p) for s, e, c, p in selections]
-    return [(float(s), float(e), str(c), float(p)) for s, e, c, p in selections]
 
 
 def raven_selections(selections, low_hz=0.0, high_hz=0.0):
@@ -206,7 +204,8 @@ def predict_recordings(model_path, paths, folder, selections_dir=None, threshold
     selections_dir : str or None
         Where the Raven tables go (none are written when None).
     threshold : float or None
-        Least score of a detection; None takes the model's ``windows.threshold``.
+        Least score of a detection; None takes the model's ``windows.threshold``
+        (a multi-label model's own threshold per class).
 
     Returns
     -------
@@ -217,6 +216,7 @@ def predict_recordings(model_path, paths, folder, selections_dir=None, threshold
     windows = windows_of(record)
     if windows is None:
         raise ValueError(f"{model_path} was trained on clips, not windows: use predict_files")
+    thresholds = class_thresholds(record, threshold)
     threshold = windows.get("threshold", 0.5) if threshold is None else threshold
     background = record.get("config", {}).get("labels", {}).get("background")
     settings = record["spectrogram"]
@@ -226,12 +226,17 @@ def predict_recordings(model_path, paths, folder, selections_dir=None, threshold
     parts = []
     for path in paths:
         bounds, probabilities = predict_windows(model, path, record, windows)
-        rows = window_table(path, bounds, probabilities, record["classes"])
+        rows = window_table(path, bounds, probabilities, record["classes"], thresholds)
         parts.append(rows)
         if selections_dir is not None:
             duration = audio_duration(path)
             high = settings["fmax"] or (settings["sr"] or 0) / 2.0
-            text = raven_selections(merge_detections(rows, threshold, background, duration), settings["fmin"], high)
+            if thresholds is None:
+                selections = merge_detections(rows, threshold, background, duration)
+            else:
+                selections = multilabel_detections(bounds[:, 0], bounds[:, 1], probabilities, record["classes"],
+                                                   thresholds, duration)
+            text = raven_selections(selections, settings["fmin"], high)
             rel = file_id(os.path.relpath(path, folder).replace(os.sep, "/"))
             write_text(os.path.join(selections_dir, f"{rel}.selections.txt"), text)
     if not parts:
@@ -250,7 +255,8 @@ def cli(argv=None):
     parser.add_argument("--model", default="results/model_npy.keras", help="model (.keras) with its provenance JSON")
     parser.add_argument("--out", default="-", help="CSV to write (default: standard output)")
     parser.add_argument("--selections", help="folder for a Raven selection table per recording (windowed models)")
-    parser.add_argument("--threshold", type=float, help="least score of a detection (default: the model's)")
+    parser.add_argument("--threshold", type=float,
+                        help="least score of a detection (default: the model's; a multi-label model's per class)")
     args = parser.parse_args(argv)
     paths = [os.path.join(args.folder, rel) for rel in discover_audio(args.folder)]
     if not paths:
@@ -258,7 +264,7 @@ def cli(argv=None):
     if windows_of(read_provenance(args.model)) is not None:
         table = predict_recordings(args.model, paths, args.folder, args.selections, args.threshold)
     else:
-        table = predict_files(args.model, paths)
+        table = predict_files(args.model, paths, threshold=args.threshold)
     if args.out == "-":
         tables.safe_frame(table).to_csv(sys.stdout, index=False)
     else:

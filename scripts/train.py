@@ -123,6 +123,62 @@ def class_weights(labels, n_classes, mode):
     return full
 
 
+def sample_weights(data, rows, mode):
+    """The weight of every row of ``data`` for training, from the classes of the training ``rows``.
+
+    One class per row: :func:`class_weights` of its class. Several
+    (``labels.multi_label``): :func:`multi_label_weights`. Rows outside
+    ``rows`` get the weight of their classes too (never used in training).
+
+    Returns
+    -------
+    np.ndarray or None
+        float32 ``(N,)``; None for ``mode='none'``.
+    """
+    if mode != "balanced":
+        return None
+    if data.multi_label:
+        return multi_label_weights(data.targets, data.targets[rows])
+    return class_weights(data.labels[rows], len(data.classes), mode)[data.labels]
+
+
+def multi_label_weights(targets, train_targets):
+    """``'balanced'`` weights of multi-hot rows: each row weighs as its rarest class (or the background's).
+
+    A class, and the rows with no class (background), weigh ``n / (k · count)``
+    over the ``n`` training rows (``k`` kinds present, ``count`` rows holding
+    it), as scikit-learn's ``'balanced'`` class weights do for one class per
+    row; a row takes the largest weight among its classes, so a rare sound
+    is not drowned by the common one it overlaps.
+
+    Parameters
+    ----------
+    targets : np.ndarray
+        ``(N, n_classes)`` 0/1 rows to weigh.
+    train_targets : np.ndarray
+        ``(n, n_classes)`` 0/1 rows of the training split, that the counts come from.
+
+    Returns
+    -------
+    np.ndarray
+        float32 ``(N,)``.
+
+    Examples
+    --------
+    >>> train = np.array([[1, 0], [1, 0], [1, 1], [0, 0]])
+    >>> multi_label_weights(train, train).round(3).tolist()
+    [0.444, 0.444, 1.333, 1.333]
+    """
+    train_targets = np.asarray(train_targets) > 0
+    n = len(train_targets)
+    counts = np.append(train_targets.sum(axis=0), np.sum(~train_targets.any(axis=1))).astype(np.float64)
+    kinds = max(1, int(np.count_nonzero(counts)))
+    per_kind = np.where(counts > 0, n / (kinds * np.maximum(counts, 1)), 1.0)
+    held = np.asarray(targets) > 0
+    held = np.concatenate([held, ~held.any(axis=1, keepdims=True)], axis=1)
+    return np.where(held, per_kind, 0.0).max(axis=1).astype(np.float32)
+
+
 def augmenting(training):
     """Whether any augmentation of the training split is switched on."""
     return bool(
@@ -247,10 +303,11 @@ def train(data, training, threads=None):
     if training["normalizer"] in ("per_frequency", "both"):
         stats = frequency_statistics(data.features, train_rows)
     n_classes, size = len(data.classes), training["batch_size"]
+    labels = data.targets if data.multi_label else data.labels
     passes = passes_per_epoch(len(train_rows), size, training["epochs"], training["min_steps"])
     batches = make_batches(
-        data.features, data.labels, train_rows, size, training["seed"], n_classes,
-        class_weights(data.labels[train_rows], n_classes, training["class_weight"]),
+        data.features, labels, train_rows, size, training["seed"], n_classes,
+        sample_weights(data, train_rows, training["class_weight"]),
         training if augmenting(training) else None, passes,
     )
     steps = len(batches)
@@ -258,8 +315,9 @@ def train(data, training, threads=None):
         print(f"{len(train_rows)} training examples make {steps // passes} steps per pass: every epoch passes over "
               f"them {passes} times ({steps} steps) to reach training.min_steps {training['min_steps']}",
               file=sys.stderr)
-    model = build_cnn(data.features.shape[1:], n_classes, training, stats, steps_per_epoch=steps)
-    val = make_batches(data.features, data.labels, val_rows, size, n_classes=n_classes) if len(val_rows) else None
+    model = build_cnn(data.features.shape[1:], n_classes, training, stats, steps_per_epoch=steps,
+                      multi_label=data.multi_label)
+    val = make_batches(data.features, labels, val_rows, size, n_classes=n_classes) if len(val_rows) else None
     averaging = training["average_epochs"]
     timer, callbacks, stopper = epoch_timer(), [], None
     if training["early_stopping_patience"] > 0:
@@ -286,38 +344,63 @@ def train(data, training, threads=None):
     return model, history, summary
 
 
-def evaluate(model, data, batch_size, events=None):
-    """Predict val, test and holdout; metrics, test confusion matrix and misclassified rows.
-
-    For windows labelled by annotations (``events``: id, start, end, class of
-    every annotated event), the test split's metrics also hold
-    ``event_recall``: the share of its recordings' events that at least one
-    window of the right class caught (``annotations.event_recall``).
-    """
+def predict_splits(model, data, batch_size):
+    """The model's scores on every evaluated split that has rows: split → ``(n_rows, n_classes)``."""
     from model import make_batches
 
-    metrics, wrong, confusion = {}, [], None
+    scores = {}
     for split in EVALUATED:
         rows = data.indices(split)
-        if len(rows) == 0:
-            metrics[split] = None
-            continue
-        probabilities = model.predict(make_batches(data.features, None, rows, batch_size), verbose=0)
-        y_true, y_pred = data.labels[rows], probabilities.argmax(axis=1)
-        metrics[split] = evaluation.split_metrics(y_true, y_pred, data.classes)
-        if split == "test" and events is not None and data.times is not None:
-            import annotations
+        if len(rows):
+            scores[split] = model.predict(make_batches(data.features, None, rows, batch_size), verbose=0)
+    return scores
 
-            names = np.asarray(data.classes, dtype=object)
-            recordings = data.recordings[rows]
-            counted = events[events["id"].isin(set(recordings))]
-            metrics[split]["event_recall"] = annotations.event_recall(
-                counted, recordings, data.times[rows], names[y_pred]
-            )
+
+def evaluate(model, data, batch_size, events=None, background=None):
+    """Predict val, test and holdout; metrics, test confusion matrix, misclassified rows, thresholds and scores.
+
+    The metrics of each split are :func:`evaluation.measure_splits`'s: for one
+    class per example, accuracy, macro-F1 and per-class precision, recall and
+    F1 of the most probable class; for several (``labels.multi_label``), the
+    same at each class's threshold, chosen on val. Both get per-class average
+    precision and ROC-AUC and macro and micro mAP (``background``, a class
+    of single-label windows, left out), and for windows labelled by
+    annotations (``events``: id, start, end, class of every annotated event)
+    the test split's event-level precision and recall.
+
+    Returns
+    -------
+    metrics : dict
+        Split → metrics (None for an empty split).
+    confusion : pandas.DataFrame
+        Of the test split (else the first evaluated one): true × predicted
+        classes, or per class its true negatives, false positives, false
+        negatives and true positives with ``multi_label``.
+    wrong : pandas.DataFrame
+        The rows the model got wrong.
+    thresholds : np.ndarray or None
+        Each class's threshold (``multi_label``), else None.
+    scores : pandas.DataFrame
+        :func:`evaluation.score_table`: every evaluated row's labels and scores (the precision-recall curves).
+    """
+    scores = predict_splits(model, data, batch_size)
+    metrics, thresholds = evaluation.measure_splits(data, scores, EVALUATED, background, events)
+    wrong, confusion = [], None
+    for split, probabilities in scores.items():
+        rows = data.indices(split)
+        if data.multi_label:
+            truth, hits = data.targets[rows], probabilities >= thresholds
+            wrong.append(evaluation.multilabel_misclassified(data.ids[rows], data.split[rows], truth, probabilities,
+                                                             data.classes, thresholds))
+            if split == "test" or confusion is None:
+                confusion = evaluation.multilabel_confusion_table(truth, hits, data.classes)
+            continue
+        y_true, y_pred = data.labels[rows], probabilities.argmax(axis=1)
         wrong.append(evaluation.misclassified(data.ids[rows], data.split[rows], y_true, probabilities, data.classes))
         if split == "test" or confusion is None:
             confusion = evaluation.confusion_table(y_true, y_pred, data.classes)
-    return metrics, confusion, pd.concat(wrong) if wrong else pd.DataFrame()
+    table = evaluation.score_table(data, scores, background)
+    return metrics, confusion, pd.concat(wrong) if wrong else pd.DataFrame(), thresholds, table
 
 
 def provenance(branch, data, manifest, config, repo, threads=None):
@@ -343,7 +426,7 @@ def provenance(branch, data, manifest, config, repo, threads=None):
     }
 
 
-def run_advice(model, data, training, metrics):
+def run_advice(model, data, training, metrics, thresholds=None):
     """What to try first when the CNN does not beat its baseline on val (:func:`advice.advice`).
 
     Measures the kept model on the training split, unaugmented (one pass of
@@ -357,9 +440,16 @@ def run_advice(model, data, training, metrics):
 
     rows = data.indices("train")
     predicted = model.predict(make_batches(data.features, None, rows, training["batch_size"]), verbose=0)
-    train_accuracy = float(np.mean(predicted.argmax(axis=1) == data.labels[rows]))
     recordings = data.recordings[rows] if data.recordings is not None else None
-    facts = advice.run_facts(training, metrics["training"], data.labels[rows], data.classes, train_accuracy,
+    labels = data.labels[rows]
+    if data.multi_label:  # exact matches at the thresholds; each class counted where it occurs
+        truth = data.targets[rows] > 0
+        train_accuracy = float(np.mean(np.all((predicted >= thresholds) == truth, axis=1)))
+        held, labels = np.nonzero(truth)
+        recordings = recordings[held] if recordings is not None else None
+    else:
+        train_accuracy = float(np.mean(predicted.argmax(axis=1) == labels))
+    facts = advice.run_facts(training, metrics["training"], labels, data.classes, train_accuracy,
                              metrics["val"], metrics["baseline"]["val"], recordings)
     return advice.advice(facts)
 
@@ -367,13 +457,17 @@ def run_advice(model, data, training, metrics):
 def main(branch, data_path, stack, channels, training, config, repo, threads, out, events_path=None):
     """Train, evaluate and write every output of one branch, the baseline's metrics beside the CNN's."""
     data = loaders.load_branch(branch, data_path, stack, channels)
-    _, baseline_metrics = baseline.run_baseline(data, EVALUATED, training["seed"])
-    model, history, summary = train(data, training, threads)
+    background = (config.get("labels") or {}).get("background")
     events = read_csv(events_path, dtype={"id": str, "class": str}, keep_default_na=False) if events_path else None
-    metrics, confusion, wrong = evaluate(model, data, training["batch_size"], events)
+    _, baseline_metrics = baseline.run_baseline(data, EVALUATED, training["seed"], background, events)
+    model, history, summary = train(data, training, threads)
+    metrics, confusion, wrong, thresholds, scores = evaluate(model, data, training["batch_size"], events, background)
+    metrics = {"multi_label": data.multi_label, **metrics}
     beats, message = baseline.verdict(metrics, baseline_metrics)
+    if thresholds is not None:
+        metrics["thresholds"] = dict(zip(data.classes, thresholds.tolist()))
     metrics.update(baseline=baseline_metrics, training=summary, beats_baseline_on_val=beats)
-    tips = run_advice(model, data, training, metrics) if beats is False else []
+    tips = run_advice(model, data, training, metrics, thresholds) if beats is False else []
     if tips:
         metrics["advice"] = tips
     os.makedirs(os.path.dirname(out["history"]), exist_ok=True)
@@ -382,13 +476,17 @@ def main(branch, data_path, stack, channels, training, config, repo, threads, ou
     write_text(out["metrics"], json.dumps(metrics, indent=2) + "\n")
     write_csv(confusion, out["confusion"], index=True)
     write_csv(wrong, out["misclassified"])
+    write_csv(scores, out["scores"])
     record = provenance(branch, data, data_path, config, repo, threads)
+    if thresholds is not None:
+        record["thresholds"] = metrics["thresholds"]
     write_text(out["provenance"], json.dumps(record, indent=2) + "\n")
     with atomic_path(out["model"], durable=True) as tmp:
         model.save(tmp)
     test, base = metrics["test"], baseline_metrics["test"]
-    print(f"{branch}: test accuracy {test['accuracy'] if test else 'n/a'}, "
-          f"baseline {base['accuracy'] if base else 'n/a'}", file=sys.stderr)
+    key = "macro_map" if data.multi_label else "accuracy"
+    print(f"{branch}: test {key.replace('_', ' ')} {test[key] if test else 'n/a'}, "
+          f"baseline {base[key] if base else 'n/a'}", file=sys.stderr)
     print(f"{branch}: {message}", file=sys.stderr)
     for tip in tips:
         print(f"{branch}: advice: {tip}", file=sys.stderr)

@@ -5,8 +5,12 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 import annotations
 import audio_processing
+import labelling
 import make_catalog
 import predict
 from spectrogram_math import spectrogram, spectrogram_windows, window_bounds
@@ -218,3 +222,121 @@ def test_a_recording_shorter_than_one_window_is_rejected_before_any_job_with_dro
     long_recording(tmp_path / "short.wav", seconds=1.5)
     assert check_audio(tmp_path / "short.wav") is None
     assert "shorter than one window (2 s) and windows.last is drop" in check_audio(tmp_path / "short.wav", min_duration=2.0)
+
+
+# --- several classes per window (labels.multi_label) ------------------------------------------
+
+CHORUS = [(1.2, 1.8, "owl"), (3.9, 5.0, "jay"), (0.5, 3.5, "frog")]  # the worked table of docs/windows.md
+CHORUS_TABLE = [  # window: (one class, class text, label_frog, label_jay, label_owl)
+    ("frog", "frog;owl", 1, 0, 1),
+    ("frog", "frog;owl", 1, 0, 1),
+    ("frog", "frog", 1, 0, 0),
+    ("jay", "jay", 0, 1, 0),
+    ("jay", "jay", 0, 1, 0),
+    ("background", "background", 0, 0, 0),
+]
+
+
+def chorus_catalog(tmp_path, source, multi_label):
+    """The catalog of one 7-s recording annotated with CHORUS, from a Raven table or a CSV."""
+    (tmp_path / "site").mkdir(exist_ok=True)
+    if source == "raven":
+        rows = ["Selection\tView\tBegin Time (s)\tEnd Time (s)\tAnnotation"]
+        rows += [f"{i}\t{view}\t{s}\t{e}\t{c}" for i, (s, e, c) in enumerate(CHORUS, 1)
+                 for view in ("Waveform 1", "Spectrogram 1")]
+        table = tmp_path / "site" / "rec.Table.1.selections.txt"
+        table.write_text("\n".join(rows) + "\n")
+        labels_at, tables = None, [str(table)]
+    else:
+        table = tmp_path / "boxes.csv"
+        table.write_text("path,start,end,class\n" + "".join(f"site/rec.wav,{s},{e},{c}\n" for s, e, c in CHORUS))
+        labels_at, tables = str(table), []
+    labels = {"from": "annotations", "annotations": labels_at, "raven_column": "Annotation", "min_overlap": 0.5,
+              "background": "background", "multi_label": multi_label}
+    rows = [["site/rec", f"{tmp_path}/site/rec.wav", "(annotations)", 0, "unknown", "train"]]
+    facts = {f"{tmp_path}/site/rec.wav": {"duration": 7.0, "sample_rate": 16000, "channels": 1}}
+    return make_catalog.build_catalog(rows, facts, WINDOWS, labels, tables, str(tmp_path))
+
+
+@pytest.mark.parametrize("source", ["raven", "csv"])
+def test_overlapping_events_give_the_multi_hot_rows_of_the_worked_table(tmp_path, source):
+    catalog, classes, summary, _ = chorus_catalog(tmp_path, source, multi_label=True)
+    assert list(catalog["window"]) == list(range(6))
+    assert list(catalog["class"]) == [row[1] for row in CHORUS_TABLE]
+    assert catalog[["label_frog", "label_jay", "label_owl"]].values.tolist() == [list(row[2:]) for row in CHORUS_TABLE]
+    assert "class_id" not in catalog.columns and list(catalog.columns[-3:]) == ["label_frog", "label_jay", "label_owl"]
+    assert classes.values.tolist() == [["frog", 0], ["jay", 1], ["owl", 2]]
+    counts = dict(zip(summary["class"], summary["files"]))  # a window counts under each of its classes
+    assert counts == {"frog": 3, "jay": 2, "owl": 2, "background": 1}
+    single, _, _, _ = chorus_catalog(tmp_path, source, multi_label=False)
+    assert list(single["class"]) == [row[0] for row in CHORUS_TABLE]
+    assert "class_id" in single.columns and not [c for c in single.columns if c.startswith("label_")]
+
+
+def test_a_multi_label_manifest_reads_back_with_plain_pandas(tmp_path):
+    import io
+
+    import make_manifest
+    import tables
+
+    catalog, _, _, _ = chorus_catalog(tmp_path, "csv", multi_label=True)
+    manifest = make_manifest.build_manifest(catalog, "specs", ".npy", {catalog["audio_path"][0]: (6, 32, 63)})
+    text = io.StringIO()
+    tables.safe_frame(manifest).to_csv(text, index=False)
+    back = pd.read_csv(io.StringIO(text.getvalue()))
+    labels = back.filter(like="label_")
+    assert list(labels.dtypes) == [np.int64] * 3 and labels.values.tolist() == [list(r[2:]) for r in CHORUS_TABLE]
+    assert list(back.columns[-6:]) == ["window", "start", "end", "label_frog", "label_jay", "label_owl"]
+
+
+events_strategy = st.lists(
+    st.tuples(st.floats(0, 9, allow_nan=False), st.floats(0.05, 4, allow_nan=False), st.sampled_from("abc")),
+    max_size=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(events=events_strategy, length=st.sampled_from([0.5, 1.0, 2.0]), hop=st.sampled_from([0.25, 0.5, 1.0]),
+       min_overlap=st.sampled_from([0.1, 0.5, 0.9]), background=st.sampled_from(["bg", None]))
+def test_multi_label_windows_hold_every_class_that_overlaps_enough(events, length, hop, min_overlap, background):
+    """For any events: a window's classes are exactly those with an event covering min_overlap of it or of the
+    event; the same windows are left out as with one class per window, whose class is always one of them."""
+    events = [{"start": s, "end": s + d, "class": c} for s, d, c in events]
+    bounds = window_bounds(10.0, length, hop)
+    one = annotations.window_labels(bounds, events, min_overlap, background)
+    several = annotations.window_labels(bounds, events, min_overlap, background, multi_label=True)
+    for (start, end), single, multi in zip(bounds, one, several):
+        assert (single is None) == (multi is None)
+        if multi is None or multi == background:
+            continue
+        held = set(multi.split(";"))
+        enough = {e["class"] for e in events
+                  if min(end, e["end"]) - max(start, e["start"]) >= (min_overlap - 1e-9) * min(end - start,
+                                                                                              e["end"] - e["start"])
+                  and min(end, e["end"]) > max(start, e["start"])}
+        assert held == enough and single in held and multi == ";".join(sorted(held))
+
+
+def test_a_class_that_could_not_be_told_apart_is_refused(tmp_path):
+    table = tmp_path / "boxes.csv"
+    table.write_text("path,start,end,class\nrec.wav,1.0,2.0,frog;owl\n")
+    grouped = annotations.events_by_recording(["rec.wav"], str(table), [])
+    with pytest.raises(annotations.AnnotationError, match=r"boxes.csv, line 2: class 'frog;owl' holds ';'"):
+        annotations.check_multi_label_classes(grouped, "background")
+    table.write_text("path,start,end,class\nrec.wav,1.0,2.0,background\n")
+    grouped = annotations.events_by_recording(["rec.wav"], str(table), [])
+    with pytest.raises(annotations.AnnotationError, match="line 2: class 'background' is also labels.background"):
+        annotations.check_multi_label_classes(grouped, "background")
+
+
+def test_a_labels_csv_gives_a_file_several_classes_only_when_multi_label(tmp_path):
+    table = tmp_path / "labels.csv"
+    table.write_text("path,class,author\na.wav,owl,ann\na.wav,frog,ann\nb.wav,jay,bob\nb.wav,jay,bob\n")
+    assert labelling.read_label_csv(str(table), multi_label=True) == {"a.wav": ("frog;owl", "ann"),
+                                                                      "b.wav": ("jay", "bob")}
+    with pytest.raises(labelling.LabelError, match=r"labels.csv: a.wav is listed with classes 'frog' and 'owl' "
+                                                   r"\(lines 2, 3\).*labels.multi_label: true"):
+        labelling.read_label_csv(str(table))
+    table.write_text("path,class,author\nb.wav,jay,bob\nb.wav,jay,cyd\n")
+    with pytest.raises(labelling.LabelError, match="b.wav is listed with authors 'bob' and 'cyd'"):
+        labelling.read_label_csv(str(table), multi_label=True)
