@@ -358,7 +358,7 @@ def demo_outputs():
 
 
 def demo_kind():
-    """What the demo_audio job makes: ``clips`` or ``soundscapes``."""
+    """What the demo_audio job makes: ``clips``, ``soundscapes`` or ``soundscapes_overlap``."""
     if soundscape_demo() is None:
         return "clips"
     return "soundscapes_overlap" if soundscape_demo() else "soundscapes"

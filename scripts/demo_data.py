@@ -12,12 +12,18 @@ amplitude and the signal-to-noise ratio; the classes overlap on purpose
 bursts, buzzing click trains), so that no single trivial feature separates
 them.
 
-Only the standard library is imported at module level: `demo_plan` runs at
-every Snakemake parse and must stay cheap. NumPy and soundfile are imported
-inside the functions that need them.
+It also makes 60-s soundscapes, one per recorder, with a Raven selection
+table each (:func:`soundscape_plan`, :func:`write_soundscapes`): calls one
+after another, or, with ``overlap=True``, a "chorus" in which about half of
+the calls overlap a call of another class (for multi-label windows).
+
+Only the standard library is imported at module level: `demo_plan` and
+`soundscape_plan` run at every Snakemake parse and must stay cheap. NumPy
+and soundfile are imported inside the functions that need them.
 
 In the workflow, rule ``demo_audio`` (``rules/demo.smk``) declares the
-clips of :func:`demo_plan` as its outputs and runs this file as its script
+clips of :func:`demo_plan` (or the soundscapes and tables of
+:func:`soundscape_plan`) as its outputs and runs this file as its script
 (:func:`main`).
 """
 
@@ -559,20 +565,42 @@ RAVEN_HEADER = (
 )
 
 
-def soundscape_plan(heldout: bool = False) -> list[dict]:
+CHORUS_DUET_EVERY = 3
+"""In an overlap ("chorus") soundscape, one slot in every this many holds two overlapping calls."""
+
+CHORUS_MIN_OVERLAP = 0.55
+"""Least overlap of a chorus duet, as a fraction of its shorter call (drawn up to 1: one call inside the other)."""
+
+
+def soundscape_plan(heldout: bool = False, overlap: bool = False) -> list[dict]:
     """List the demo soundscapes and their calls without making them (standard library only).
 
     One soundscape of :data:`SOUNDSCAPE_SECONDS` per recorder (or, with
     ``heldout``, one per :data:`HELDOUT_SITES`): the recorder's noise floor
-    with calls of the demo classes placed at known times, 1 to 3 s apart.
+    with calls of the demo classes placed at known times. Without
+    ``overlap`` the calls follow one another, 1 to 3 s apart. With
+    ``overlap`` (the "chorus", for multi-label windows) see
+    :func:`_chorus_events`: about half of the calls overlap a call of
+    another class, never one of their own class.
+
+    Parameters
+    ----------
+    heldout : bool
+        The held-out soundscapes (for prediction) instead of the training ones.
+    overlap : bool
+        The chorus soundscapes, with overlapping calls.
 
     Returns
     -------
     plan : list of dict
-        ``relpath`` (``{recorder}_soundscape.wav``), ``table`` (its Raven
-        selection table, ``{recorder}_soundscape.Table.1.selections.txt``),
-        ``author``, ``sr``, ``duration`` and ``events``: a list of
-        ``(start, end, class)`` in seconds, rounded to the millisecond.
+        ``relpath`` (``{recorder}_soundscape.wav``, ``{recorder}_heldout.wav``,
+        ``{recorder}_chorus.wav`` or ``{recorder}_chorus_heldout.wav``),
+        ``table`` (its Raven selection table, the same stem with
+        ``.Table.1.selections.txt``), ``author``, ``sr``, ``duration`` and
+        ``events``: a list of ``(start, end, class)`` in seconds, rounded to
+        the millisecond, sorted by start, every one ending at least 0.3 s
+        before the end. Each soundscape's calls are drawn from a generator
+        seeded by its stem only.
     """
     import random
 
@@ -580,15 +608,21 @@ def soundscape_plan(heldout: bool = False) -> list[dict]:
     for name, sr, _floor in RECORDERS:
         if heldout and name not in HELDOUT_SITES:
             continue
-        stem = f"{name}_{'heldout' if heldout else 'soundscape'}"
+        if overlap:
+            stem = f"{name}_chorus{'_heldout' if heldout else ''}"
+        else:
+            stem = f"{name}_{'heldout' if heldout else 'soundscape'}"
         rng = random.Random(_stable_u64("soundscape:" + stem))
-        events, t = [], rng.uniform(0.3, 1.5)
-        while True:
-            length = round(rng.uniform(MIN_DURATION, MAX_DURATION), 3)
-            if t + length > SOUNDSCAPE_SECONDS - 0.3:
-                break
-            events.append((round(t, 3), round(t + length, 3), CLASSES[rng.randrange(len(CLASSES))]))
-            t += length + rng.uniform(1.0, 3.0)
+        if overlap:
+            events = _chorus_events(rng)
+        else:
+            events, t = [], rng.uniform(0.3, 1.5)
+            while True:
+                length = round(rng.uniform(MIN_DURATION, MAX_DURATION), 3)
+                if t + length > SOUNDSCAPE_SECONDS - 0.3:
+                    break
+                events.append((round(t, 3), round(t + length, 3), CLASSES[rng.randrange(len(CLASSES))]))
+                t += length + rng.uniform(1.0, 3.0)
         plan.append(
             {
                 "relpath": f"{stem}.wav",
@@ -602,19 +636,157 @@ def soundscape_plan(heldout: bool = False) -> list[dict]:
     return plan
 
 
-def synthesize_soundscape(entry: dict) -> "np.ndarray":
-    """Make the audio of one planned soundscape: noise floor, faint background, the planned calls."""
-    import numpy as np
+def _chorus_events(rng) -> list[tuple[float, float, str]]:
+    """The calls of one chorus soundscape: slots 1 to 3 s apart, one in :data:`CHORUS_DUET_EVERY` a duet.
 
+    A slot holds one call (a solo) or two calls of two different classes (a
+    duet) from two callers: the second starts anywhere from the first's onset
+    to the point where they still overlap by a fraction of the shorter call
+    drawn from ``[CHORUS_MIN_OVERLAP, 1]``. Silent gaps of 1 to 3 s separate
+    the slots, so calls of different slots never overlap and two calls of one
+    class never do. The duets are spread evenly: in every block of
+    :data:`CHORUS_DUET_EVERY` slots exactly one (at a random place) is a duet,
+    the duets deal out the class pairs from a shuffled deck (each pair once
+    before any pair again) and the solos the classes likewise, so about half of
+    the calls overlap another, every class pair overlaps and every class calls.
+
+    Parameters
+    ----------
+    rng : random.Random
+        The soundscape's generator.
+
+    Returns
+    -------
+    events : list of (start, end, class)
+        Seconds rounded to the millisecond, sorted by start; every call is
+        ``MIN_DURATION`` to ``MAX_DURATION`` long and ends at least 0.3 s
+        before :data:`SOUNDSCAPE_SECONDS`.
+    """
+    pairs = [(a, b) for i, a in enumerate(CLASSES) for b in CLASSES[i + 1 :]]
+    solo_deck: list[str] = []
+    duet_deck: list[tuple[str, str]] = []
+    block: list[bool] = []
+    events, t = [], rng.uniform(0.3, 1.5)
+    while True:
+        if not block:
+            block = [True] + [False] * (CHORUS_DUET_EVERY - 1)
+            rng.shuffle(block)
+        if block.pop():
+            if not duet_deck:
+                duet_deck = pairs[:]
+                rng.shuffle(duet_deck)
+            labels = list(duet_deck.pop())
+            rng.shuffle(labels)
+            first, second = (round(rng.uniform(MIN_DURATION, MAX_DURATION), 3) for _ in range(2))
+            shared = rng.uniform(CHORUS_MIN_OVERLAP, 1.0) * min(first, second)
+            onset = t + rng.uniform(0.0, 1.0) * (first - shared)
+            slot = [(t, t + first, labels[0]), (onset, onset + second, labels[1])]
+        else:
+            if not solo_deck:
+                solo_deck = list(CLASSES)
+                rng.shuffle(solo_deck)
+            slot = [(t, t + round(rng.uniform(MIN_DURATION, MAX_DURATION), 3), solo_deck.pop())]
+        end = max(stop for _start, stop, _label in slot)
+        if end > SOUNDSCAPE_SECONDS - 0.3:
+            break
+        events += [(round(start, 3), round(stop, 3), label) for start, stop, label in slot]
+        t = end + rng.uniform(1.0, 3.0)
+    events.sort(key=lambda event: (event[0], event[1]))
+    return events
+
+
+def overlap_share(events, min_fraction: float = 0.5) -> float:
+    """Share of events that overlap an event of another class by at least ``min_fraction`` of the shorter one.
+
+    Parameters
+    ----------
+    events : iterable of (start, end, class)
+        Seconds; any order.
+    min_fraction : float in (0, 1]
+        Least overlap, as a fraction of the shorter of the two events.
+
+    Returns
+    -------
+    share : float in [0, 1]
+        0.0 for no events.
+
+    Examples
+    --------
+    >>> overlap_share([(0.0, 1.0, "a"), (0.5, 1.0, "b"), (3.0, 4.0, "a")])
+    0.6666666666666666
+    >>> overlap_share([(0.0, 1.0, "a"), (0.9, 1.9, "b")])
+    0.0
+    """
+    events = list(events)
+    if not events:
+        return 0.0
+    hit = [False] * len(events)
+    for i, (start_i, end_i, label_i) in enumerate(events):
+        for j in range(i + 1, len(events)):
+            start_j, end_j, label_j = events[j]
+            if label_i == label_j:
+                continue
+            shared = min(end_i, end_j) - max(start_i, start_j)
+            if shared > 0 and shared >= min_fraction * min(end_i - start_i, end_j - start_j) - 1e-9:
+                hit[i] = hit[j] = True
+    return sum(hit) / len(events)
+
+
+def _soundscape_parts(entry: dict):
+    """The parts of one planned soundscape before they are mixed: its noise floor and its calls.
+
+    Parameters
+    ----------
+    entry : dict
+        One element of :func:`soundscape_plan`.
+
+    Returns
+    -------
+    noise : np.ndarray [shape=(round(duration * sr),)]
+        The recorder's noise floor.
+    calls : list of (int, np.ndarray)
+        Each planned event's first sample and its call, in event order. The
+        generator (seeded by ``relpath``) draws the noise, then the calls in
+        event order.
+    """
     floors = {name: floor for name, _sr, floor in RECORDERS}
     sr = int(entry["sr"])
     n = int(round(float(entry["duration"]) * sr))
     rng = _rng_for(entry["relpath"])
-    y = _recorder_noise(rng, n, sr, floors[entry["author"]], entry["author"])
+    noise = _recorder_noise(rng, n, sr, floors[entry["author"]], entry["author"])
+    calls = []
     for start, end, label in entry["events"]:
         first = int(round(start * sr))
         n_event = int(round(end * sr)) - first
-        y[first : first + n_event] += _call(rng, label, n_event, sr)
+        calls.append((first, _call(rng, label, n_event, sr)))
+    return noise, calls
+
+
+def synthesize_soundscape(entry: dict) -> "np.ndarray":
+    """Make the audio of one planned soundscape: the recorder's noise floor plus the planned calls.
+
+    Overlapping calls (the chorus of ``soundscape_plan(overlap=True)``) are
+    simply added, each at its own level. If the sum peaks above 0.99 the
+    whole soundscape, noise included, is scaled down to that peak: nothing
+    clips, and every call keeps its level relative to the noise floor and to
+    the calls it overlaps (one loud peak lowers everything alike, so it masks
+    nothing).
+
+    Parameters
+    ----------
+    entry : dict
+        One element of :func:`soundscape_plan`.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(round(duration * sr),), dtype=float32]
+        Mono audio in ``[-0.99, 0.99]``.
+    """
+    import numpy as np
+
+    y, calls = _soundscape_parts(entry)
+    for first, call in calls:
+        y[first : first + len(call)] += call
     peak = float(np.max(np.abs(y)))
     if peak > 0.99:
         y *= 0.99 / peak
@@ -630,9 +802,19 @@ def raven_table(events) -> str:
 
 
 def demo_tables(folder: str) -> list[str]:
-    """The Raven tables planned in a demo folder (relative paths); none for the clip demo."""
-    heldout = folder.rstrip("/").endswith("_heldout")
-    return [entry["table"] for entry in soundscape_plan(heldout)] if "soundscapes" in folder else []
+    """The Raven tables planned in a demo folder (relative paths); none for the clip demo.
+
+    The folder's name says which plan: one holding ``soundscapes`` is a
+    soundscape folder, ``overlap`` in it the chorus (``overlap=True``), and a
+    name ending in ``_heldout`` the held-out soundscapes; e.g.
+    ``results/demo_soundscapes_overlap_heldout`` lists the tables of
+    ``soundscape_plan(heldout=True, overlap=True)``.
+    """
+    name = os.path.basename(os.path.normpath(folder))
+    if "soundscapes" not in name:
+        return []
+    plan = soundscape_plan(heldout=name.endswith("_heldout"), overlap="overlap" in name)
+    return [entry["table"] for entry in plan]
 
 
 def write_soundscapes(out_dir: str | os.PathLike, plan: list[dict]) -> list[str]:
@@ -656,8 +838,12 @@ def write_soundscapes(out_dir: str | os.PathLike, plan: list[dict]) -> list[str]
 # ---------------------------------------------------------------------------
 
 
+DEMO_KINDS: tuple[str, ...] = ("clips", "soundscapes", "soundscapes_overlap")
+"""What rule ``demo_audio`` can make (its ``kind`` param); see :func:`main`."""
+
+
 def main(out_dir, outputs, log, n_per_class_per_recorder=8, kind="clips") -> None:
-    """Write the demo clips to ``out_dir`` (the body of rule ``demo_audio``).
+    """Write the demo clips or soundscapes to ``out_dir`` (the body of rule ``demo_audio``).
 
     Parameters
     ----------
@@ -671,9 +857,16 @@ def main(out_dir, outputs, log, n_per_class_per_recorder=8, kind="clips") -> Non
     n_per_class_per_recorder : int
         Clips per class and recorder; must match the plan that declared
         ``outputs``.
-    kind : {'clips', 'soundscapes'}
-        The clip dataset, or the soundscapes (``out_dir``) with their
-        held-out ones (``out_dir`` + ``_heldout``).
+    kind : {'clips', 'soundscapes', 'soundscapes_overlap'}
+        The clip dataset (:func:`demo_plan`); the soundscapes
+        (``soundscape_plan()``, in ``out_dir``) with their held-out ones
+        (``soundscape_plan(heldout=True)``, in ``out_dir`` + ``_heldout``);
+        or the chorus soundscapes with overlapping calls, for multi-label
+        windows (``soundscape_plan(overlap=True)`` in ``out_dir``, e.g.
+        ``results/demo_soundscapes_overlap``, and
+        ``soundscape_plan(heldout=True, overlap=True)`` in ``out_dir`` +
+        ``_heldout``). Each soundscape comes with its Raven table (see
+        :func:`demo_tables`).
     """
     import contextlib
     import time
@@ -691,10 +884,13 @@ def _run(out_dir, outputs, n, start: float, kind="clips") -> None:
     """Body of `main`, with stderr already redirected to the log."""
     import time
 
-    if kind == "soundscapes":
-        print(f"demo_data: writing soundscapes to {out_dir} and {out_dir}_heldout", file=sys.stderr)
-        paths = write_soundscapes(out_dir, soundscape_plan()) + write_soundscapes(
-            f"{out_dir}_heldout", soundscape_plan(heldout=True)
+    if kind not in DEMO_KINDS:
+        raise ValueError(f"demo_data: unknown kind {kind!r}; expected one of {DEMO_KINDS}")
+    if kind != "clips":
+        overlap = kind == "soundscapes_overlap"
+        print(f"demo_data: writing {kind} to {out_dir} and {out_dir}_heldout", file=sys.stderr)
+        paths = write_soundscapes(out_dir, soundscape_plan(overlap=overlap)) + write_soundscapes(
+            f"{out_dir}_heldout", soundscape_plan(heldout=True, overlap=overlap)
         )
     else:
         plan = demo_plan(n)

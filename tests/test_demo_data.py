@@ -382,3 +382,232 @@ def test_entry_point_checks_declared_outputs(tmp_path):
     with pytest.raises(RuntimeError, match="declared outputs differ"):
         dd.main(smk.params.out_dir, smk.output, smk.log[0], n_per_class_per_recorder=1)
     assert "declared outputs differ" in (tmp_path / "demo.log").read_text()  # traceback logged
+
+
+# ---------------------------------------------------------------------------
+# Soundscapes: the one-after-another plan (unchanged) and the chorus (overlapping calls)
+# ---------------------------------------------------------------------------
+
+# Recorded from the code before the chorus was added: the existing soundscapes must not change at all.
+SOUNDSCAPE_PLAN_SHA256 = "d29a14c8f184882c037ffa94d1b1daa7379ad7cb183fc69d8acfd25341d09adb"
+HELDOUT_PLAN_SHA256 = "f0a90c97c4a09f352f907f6f32117d8a9085f536f723d7dc0e1ffd2b7ff8aed6"
+# The WAV's bytes on this machine were 7b400ca9331a5be5f0c238dd2c211625cdb3cefafe4cfd10eb4f94b310b7aac8; not
+# asserted: another CPU's maths routines may round one 16-bit sample the other way.
+REEF_SOUNDSCAPE_SHA256 = {
+    "reef_soundscape.Table.1.selections.txt": "63aed8cd05010050ff01e6d561ade103a49dccdf2ba301d86afa00d11cae51dd",
+}
+
+OVERLAP_DIR = "results/demo_soundscapes_overlap"
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _chorus_plans():
+    return dd.soundscape_plan(overlap=True) + dd.soundscape_plan(heldout=True, overlap=True)
+
+
+def _overlapping(a, b) -> float:
+    """Seconds two (start, end, class) events share (<= 0 for none)."""
+    return min(a[1], b[1]) - max(a[0], b[0])
+
+
+def _window_classes(events, start, length=2.0, min_fraction=0.5):
+    """The classes a window holds: events covering at least min_fraction of the shorter of event and window."""
+    window = (start, start + length, None)
+    return {e[2] for e in events if _overlapping(e, window) >= min_fraction * min(length, e[1] - e[0]) - 1e-9}
+
+
+def test_soundscape_plan_is_unchanged():
+    assert _sha256(repr(dd.soundscape_plan())) == SOUNDSCAPE_PLAN_SHA256
+    assert _sha256(repr(dd.soundscape_plan(heldout=True))) == HELDOUT_PLAN_SHA256
+    assert dd.soundscape_plan(overlap=False) == dd.soundscape_plan()
+    for entry in dd.soundscape_plan() + dd.soundscape_plan(heldout=True):
+        assert dd.overlap_share(entry["events"]) == 0.0  # calls one after another
+
+
+def test_soundscape_output_is_unchanged(tmp_path):
+    """The written table of one recorder is byte for byte that of the code before the chorus (its plan, above)."""
+    reef = [e for e in dd.soundscape_plan() if e["author"] == "reef"]
+    paths = dd.write_soundscapes(tmp_path, reef)
+    assert {os.path.basename(p): hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in paths
+            if p.endswith(".txt")} == REEF_SOUNDSCAPE_SHA256
+
+
+def test_overlap_plan_names_and_determinism():
+    train, heldout = dd.soundscape_plan(overlap=True), dd.soundscape_plan(heldout=True, overlap=True)
+    srs = {name: sr for name, sr, _ in dd.RECORDERS}
+    assert [e["author"] for e in train] == [name for name, _sr, _ in dd.RECORDERS]
+    assert [e["author"] for e in heldout] == list(dd.HELDOUT_SITES)
+    for entries, suffix in ((train, "_chorus"), (heldout, "_chorus_heldout")):
+        for e in entries:
+            stem = e["author"] + suffix
+            assert e["relpath"] == stem + ".wav" and e["table"] == stem + ".Table.1.selections.txt"
+            assert e["sr"] == srs[e["author"]] and e["duration"] == dd.SOUNDSCAPE_SECONDS
+    assert train == dd.soundscape_plan(overlap=True) and heldout == dd.soundscape_plan(heldout=True, overlap=True)
+    train[0]["events"].append((0.0, 0.1, "mutated"))
+    assert dd.soundscape_plan(overlap=True)[0]["events"][-1][2] != "mutated"  # a fresh plan every call
+    # each soundscape is drawn from its own seed: no two share their calls
+    assert len({repr(e["events"]) for e in train + heldout}) == len(train + heldout)
+
+
+def test_overlap_plan_needs_stdlib_only_and_no_hash_seed():
+    code = (
+        "import sys, json, importlib.util\n"
+        "sys.modules['numpy'] = None\n"
+        "sys.modules['soundfile'] = None\n"
+        f"spec = importlib.util.spec_from_file_location('demo_data', {str(SCRIPT)!r})\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        "print(json.dumps(m.soundscape_plan(overlap=True) + m.soundscape_plan(heldout=True, overlap=True)))\n"
+    )
+    env = dict(os.environ, PYTHONHASHSEED="4242")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert json.loads(out) == json.loads(json.dumps(_chorus_plans()))
+
+
+@pytest.mark.parametrize("entry", _chorus_plans(), ids=lambda e: e["relpath"])
+def test_overlap_plan_events(entry):
+    events = entry["events"]
+    assert [e[0] for e in events] == sorted(e[0] for e in events)
+    for start, end, label in events:
+        assert label in dd.CLASSES
+        assert round(start, 3) == start and round(end, 3) == end  # milliseconds
+        assert 0.0 <= start and end <= dd.SOUNDSCAPE_SECONDS - 0.3 + 1e-9
+        assert dd.MIN_DURATION - 1e-9 <= end - start <= dd.MAX_DURATION + 1e-9
+    assert {e[2] for e in events} == set(dd.CLASSES)  # every class calls
+    for i, a in enumerate(events):  # never two overlapping calls of one class
+        for b in events[i + 1 :]:
+            assert not (a[2] == b[2] and _overlapping(a, b) > 0), (a, b)
+    assert 0.4 <= dd.overlap_share(events) <= 0.6, dd.overlap_share(events)
+    # the overlaps are spread over the class pairs, not a few favourites
+    pairs = Counter(
+        frozenset((a[2], b[2])) for i, a in enumerate(events) for b in events[i + 1 :] if _overlapping(a, b) > 0
+    )
+    assert len(pairs) >= 5 and max(pairs.values()) <= 2, pairs
+    # not wall-to-wall: 2-s windows every second hold no call, one call or two
+    held = Counter(len(_window_classes(events, k)) for k in range(int(dd.SOUNDSCAPE_SECONDS) - 1))
+    assert held[0] >= 8 and held[1] >= 15 and held[2] >= 8, held
+
+
+def test_overlap_plans_cover_every_class_pair():
+    pairs = {
+        frozenset((a[2], b[2]))
+        for entry in dd.soundscape_plan(overlap=True)
+        for i, a in enumerate(entry["events"])
+        for b in entry["events"][i + 1 :]
+        if _overlapping(a, b) >= 0.5 * min(a[1] - a[0], b[1] - b[0])
+    }
+    assert len(pairs) == N_CLASSES * (N_CLASSES - 1) // 2
+
+
+def test_overlap_share():
+    a, b = (0.0, 1.0, "upsweep"), (0.5, 1.0, "clicks")
+    assert dd.overlap_share([]) == 0.0
+    assert dd.overlap_share([a, b, (3.0, 4.0, "upsweep")]) == pytest.approx(2 / 3)
+    assert dd.overlap_share([b, a]) == 1.0  # any order
+    assert dd.overlap_share([a, (0.5, 1.0, "upsweep")]) == 0.0  # the same class does not count
+    half = [(0.0, 1.0, "upsweep"), (0.75, 1.25, "clicks")]  # 0.25 s: half of the shorter (0.5 s)
+    assert dd.overlap_share(half) == 1.0
+    assert dd.overlap_share(half, min_fraction=0.6) == 0.0
+    assert dd.overlap_share([(0.0, 1.0, "upsweep"), (0.9, 1.9, "clicks")]) == 0.0  # 10 %
+
+
+def test_demo_tables_of_every_demo_folder():
+    def tables(plan):
+        return [e["table"] for e in plan]
+
+    assert dd.demo_tables("results/demo_audio") == []
+    assert dd.demo_tables("results/demo_soundscapes") == tables(dd.soundscape_plan())
+    assert dd.demo_tables("results/demo_soundscapes_heldout/") == tables(dd.soundscape_plan(heldout=True))
+    assert dd.demo_tables(OVERLAP_DIR) == tables(dd.soundscape_plan(overlap=True))
+    assert dd.demo_tables(OVERLAP_DIR + "/") == tables(dd.soundscape_plan(overlap=True))
+    assert dd.demo_tables(OVERLAP_DIR + "_heldout") == tables(dd.soundscape_plan(heldout=True, overlap=True))
+    assert dd.demo_tables(OVERLAP_DIR + "_heldout")[0] == "reef_chorus_heldout.Table.1.selections.txt"
+
+
+def _power(y, sr):
+    """Power spectrogram (frames x bins) with ~32 ms Hann frames, half overlapping."""
+    n_fft = 1 << int(np.ceil(np.log2(0.032 * sr)))
+    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft)[:: n_fft // 2]
+    return np.abs(np.fft.rfft(frames * np.hanning(n_fft), axis=1)) ** 2
+
+
+def test_overlap_soundscape_written_with_both_calls_audible(tmp_path):
+    """In the written chorus every duet's window holds both calls: each stands out in a band of its own.
+
+    reef_chorus has a click train peaking near 2, so the whole soundscape is scaled down by about
+    half: the check also shows that this one peak normalisation leaves no overlapped call inaudible.
+    """
+    entry = next(e for e in dd.soundscape_plan(overlap=True) if e["author"] == "reef")
+    sr, events = entry["sr"], entry["events"]
+    wav, table = dd.write_soundscapes(tmp_path, [entry])
+    assert Path(table).read_text() == dd.raven_table(events)
+    y, file_sr = sf.read(wav, dtype="float64")
+    assert file_sr == sr and len(y) == round(dd.SOUNDSCAPE_SECONDS * sr)
+    assert np.max(np.abs(y)) <= 0.99 + 1.0 / 32768  # nothing clips
+
+    noise, calls = dd._soundscape_parts(entry)
+    mix = noise.copy()
+    for first, call in calls:
+        mix[first : first + len(call)] += call
+    scale = 0.99 / np.max(np.abs(mix))
+    assert scale < 0.6  # the case in point: one peak lowers the whole soundscape
+    np.testing.assert_allclose(y, mix * scale, atol=1.5 / 32768)  # the calls are added, then scaled as one
+
+    placed = []
+    for first, call in calls:
+        full = np.zeros(len(y))
+        full[first : first + len(call)] = call * scale
+        placed.append(full)
+    # the noise in the file, per bin: the file where no call sounds (2 s before the first call would do too)
+    busy = np.zeros(len(y), dtype=bool)
+    for first, call in calls:
+        busy[max(0, first - sr // 10) : first + len(call) + sr // 10] = True
+    quiet_bins = _power(np.where(busy, 0.0, y), sr)
+    quiet_frames = _power(busy.astype(float), sr).sum(axis=1) == 0
+    quiet = quiet_bins[quiet_frames].mean(axis=0)
+
+    duets = 0
+    for i, a in enumerate(events):
+        for j in range(i + 1, len(events)):
+            b = events[j]
+            if _overlapping(a, b) < 0.5 * min(a[1] - a[0], b[1] - b[0]):
+                continue
+            duets += 1
+            k = int(min(a[0], b[0]))  # a 2-s window (every 1 s) that holds both calls
+            if not {a[2], b[2]} <= _window_classes(events, k):
+                k += 1
+            assert {a[2], b[2]} <= _window_classes(events, k), (a, b)
+            lo, hi = int(round(max(a[0], b[0]) * sr)), int(round(min(a[1], b[1]) * sr))
+            heard = _power(y[lo:hi], sr)
+            for own, other in ((i, j), (j, i)):
+                mine = _power(placed[own][lo:hi], sr)
+                rest = _power(placed[other][lo:hi] + noise[lo:hi] * scale, sr)
+                band = mine > 4.0 * rest  # where this call is 6 dB above the other call and the noise
+                assert mine[band].sum() >= 0.5 * mine.sum(), (events[own], events[other])
+                # ... and there the written file is well above its own noise floor
+                assert heard[band].sum() >= 4.0 * (quiet[None, :] * band).sum(), (events[own], events[other])
+    assert duets >= 7
+
+
+def test_entry_point_writes_the_chorus(tmp_path, monkeypatch):
+    """kind='soundscapes_overlap' writes the chorus and its tables to out_dir and out_dir + '_heldout'."""
+    monkeypatch.setattr(dd, "synthesize_soundscape", lambda e: np.zeros(int(e["duration"] * e["sr"]), np.float32))
+    out_dir = tmp_path / "demo_soundscapes_overlap"
+    declared = [
+        os.path.join(f"{out_dir}{suffix}", entry[key])
+        for suffix, heldout in (("", False), ("_heldout", True))
+        for entry in dd.soundscape_plan(heldout=heldout, overlap=True)
+        for key in ("relpath", "table")
+    ]
+    log = tmp_path / "demo.log"
+    dd.main(str(out_dir), declared, str(log), kind="soundscapes_overlap")
+    on_disk = sorted(str(p) for p in tmp_path.rglob("*") if p.is_file() and p != log)
+    assert on_disk == sorted(declared) and len(declared) == 2 * (N_RECORDERS + len(dd.HELDOUT_SITES))
+    assert "wrote 20 files" in log.read_text()
+    for entry in dd.soundscape_plan(heldout=True, overlap=True):
+        table = out_dir.parent / f"{out_dir.name}_heldout" / entry["table"]
+        assert table.read_text() == dd.raven_table(entry["events"])
+    with pytest.raises(ValueError, match="unknown kind"):
+        dd.main(str(out_dir), [], str(log), kind="chorus")
