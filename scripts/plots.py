@@ -1,4 +1,5 @@
-"""Figures of a trained branch: training curves, the confusion matrix and the learning curve (matplotlib, Agg)."""
+"""Figures of a trained branch: training curves, the confusion matrix, the learning curve and the precision-recall
+curve of each class (matplotlib, Agg)."""
 
 import sys
 
@@ -10,7 +11,10 @@ matplotlib.rcParams["text.parse_math"] = False
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from sklearn.metrics import precision_recall_curve  # noqa: E402
+
 from atomic import atomic_path  # noqa: E402
+from evaluation import ranking_metrics  # noqa: E402
 from tables import read_csv  # noqa: E402
 
 
@@ -85,6 +89,64 @@ def plot_learning_curve(curve_csv, out_png, title=""):
     save_figure(fig, out_png)
 
 
+def pr_curves(scores):
+    """The precision-recall curve of each class on the test split, or on val when test has no row.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        ``id``, ``split``, then ``label_{class}`` (0/1) and ``p_{class}`` (score) of each class.
+
+    Returns
+    -------
+    split : str or None
+        The split drawn (None when neither test nor val has a row).
+    curves : dict
+        ``{class: (recall, precision, average precision)}`` of the classes with a positive in the split.
+    skipped : list of str
+        The classes without a positive in the split (no curve: recall is undefined).
+    """
+    classes = [column.removeprefix("label_") for column in scores.columns if column.startswith("label_")]
+    split = next((name for name in ("test", "val") if (scores["split"] == name).any()), None)
+    rows = scores[scores["split"] == split]
+    y_true = rows[[f"label_{name}" for name in classes]].to_numpy(dtype=int)
+    p = rows[[f"p_{name}" for name in classes]].to_numpy(dtype=float)
+    ranking = ranking_metrics(y_true, p, classes)["per_class"]
+    curves, skipped = {}, []
+    for i, name in enumerate(classes):
+        ap = ranking[name]["average_precision"]
+        if ap is None:
+            skipped.append(name)
+            continue
+        precision, recall, _ = precision_recall_curve(y_true[:, i], p[:, i])
+        curves[name] = (recall, precision, ap)
+    return split, curves, skipped
+
+
+def plot_pr_curves(scores_csv, out_png, title=""):
+    """Precision against recall of each class on the test split (val when test is empty), AP in the legend.
+
+    ``scores_csv`` has columns ``id``, ``split``, ``label_{class}`` and ``p_{class}`` (:func:`pr_curves`);
+    classes without a positive in the split have no curve and are named under the title.
+    """
+    split, curves, skipped = pr_curves(read_csv(scores_csv))
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for name, (recall, precision, ap) in curves.items():
+        ax.step(recall, precision, where="post", label=f"{short_label(name)} (AP {ap:.2f})")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    if curves:
+        ax.legend(fontsize=8, loc="lower left", ncol=1 + len(curves) // 12)
+    notes = [f"{split} split" if split else "no test or val rows"]
+    if skipped:
+        notes.append("no positive: " + ", ".join(short_label(name) for name in skipped))
+    ax.set_title(f"{title}\n{'; '.join(notes)}" if title else "; ".join(notes), fontsize=10)
+    save_figure(fig, out_png)
+
+
 if "snakemake" in globals():
     sys.stderr = open(snakemake.log[0], "w")
     branch = snakemake.wildcards.branch.upper()
@@ -92,5 +154,7 @@ if "snakemake" in globals():
         plot_history(snakemake.input[0], snakemake.output[0], f"{branch} branch: training curves")
     elif snakemake.params.kind == "learning_curve":
         plot_learning_curve(snakemake.input[0], snakemake.output[0], f"{branch} branch: learning curve")
+    elif snakemake.params.kind == "pr_curves":
+        plot_pr_curves(snakemake.input[0], snakemake.output[0], f"{branch} branch: precision-recall per class")
     else:
         plot_confusion(snakemake.input[0], snakemake.output[0], f"{branch} branch: confusion matrix")

@@ -166,7 +166,7 @@ def multi_label_weights(targets, train_targets):
     Examples
     --------
     >>> train = np.array([[1, 0], [1, 0], [1, 1], [0, 0]])
-    >>> multi_label_weights(train, train).round(3).tolist()
+    >>> [round(float(w), 3) for w in multi_label_weights(train, train)]
     [0.444, 0.444, 1.333, 1.333]
     """
     train_targets = np.asarray(train_targets) > 0

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import annotations
 import audio_processing
+import detections
 import labelling
 import make_catalog
 import predict
@@ -198,22 +199,12 @@ def test_consecutive_windows_merge_into_one_selection(tmp_path):
             "score": [0.9, 0.6, 0.3, 0.99, 0.7, 0.8, 0.95],
         }
     )
-    selections = predict.merge_detections(rows, threshold=0.5, background="background", duration=7.5)
+    selections = detections.merge_detections(rows, threshold=0.5, background="background", duration=7.5)
     assert selections == [(0.0, 3.0, "owl", 0.9), (4.0, 6.0, "jay", 0.7), (5.0, 7.5, "owl", 0.95)]
     table = tmp_path / "rec.selections.txt"
     table.write_text(predict.raven_selections(selections, 0.0, 8000.0))
     back = annotations.read_raven_table(str(table))  # the detections open as a Raven table, and read back here
     assert [(e["start"], e["end"], e["class"]) for e in back] == [(s, e, c) for s, e, c, _ in selections]
-
-
-def test_event_recall_counts_events_caught_by_a_window_of_their_class():
-    events = pd.DataFrame({"id": ["a", "a", "b"], "start": [1.2, 3.9, 0.5], "end": [1.8, 5.0, 0.9],
-                           "class": ["owl", "jay", "owl"]})
-    recordings = np.array(["a", "a", "a", "b"])
-    times = np.array([[0.0, 2.0], [1.0, 3.0], [3.0, 5.0], [0.0, 2.0]])
-    assert annotations.event_recall(events, recordings, times, np.array(["quiet", "owl", "owl", "owl"])) == {
-        "events": 3, "caught": 2, "recall": 2 / 3}
-    assert annotations.event_recall(events.iloc[:0], recordings, times, np.array(["owl"] * 4)) is None
 
 
 def test_a_recording_shorter_than_one_window_is_rejected_before_any_job_with_drop(tmp_path):
