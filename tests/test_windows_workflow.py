@@ -124,6 +124,28 @@ def test_an_edited_table_relabels_without_new_spectrograms(windowed):
     assert not ids and set(rules) == {"catalog", "manifest_npy", "manifest_png", "train_data"}
 
 
+# SHA-256 of the run's tables (the audio folder's path written AUDIO) as the workflow wrote them before
+# labels.multi_label existed (commit b0e7fc5, the same recordings and configuration): a single-label run is
+# unchanged byte for byte. The spectrograms' bytes are not pinned: another CPU's FFT may round differently.
+SINGLE_LABEL_TABLES = {
+    "catalog.csv": "b55e4aed792808c0151cebb1edafa9bb288623a0213d9f560b57495c50bd2594",
+    "classes.csv": "359cae8f4d114711456eab2f3cf80981c0240b76a751194cdf27578f500e1322",
+    "split_summary.csv": "d1042f0072e2297df65f85d2ea049cf7a37dc0ea2ecdac7ef5c997fc9d41332a",
+    "events.csv": "94a269fd425bbb1a6ca67e432b23fd3c75b9f77ddaff971c471223e62ea03421",
+    "final_specs.csv": "8068961acc521222e8d3d33a8451e1d148e7c26eb95b2ae9cfa97e747f35bcda",
+    "final_spects.csv": "1c177f3456bef716e8818d9c0268e8cc2f9b72750d2346eee5af0d02e983893f",
+}
+
+
+def test_a_single_label_run_writes_the_tables_it_wrote_before_multi_label_existed(windowed):
+    import hashlib
+
+    work, audio, _ = windowed
+    digests = {name: hashlib.sha256((work / "results" / name).read_text().replace(str(audio), "AUDIO").encode())
+               .hexdigest() for name in SINGLE_LABEL_TABLES}
+    assert digests == SINGLE_LABEL_TABLES
+
+
 def test_detections_of_a_new_recording(windowed):
     work, _, fresh = windowed
     table = pd.read_csv(work / "results" / "predictions" / "fresh.csv")
@@ -135,9 +157,20 @@ def test_detections_of_a_new_recording(windowed):
     assert header[3:5] == ["Begin Time (s)", "End Time (s)"] and "Annotation" in header
     provenance = json.loads((work / "results" / "model_npy.provenance.json").read_text())
     assert provenance["config"]["windows"]["length"] == 1.0
-    recall = json.loads((work / "results" / "npy" / "metrics.json").read_text())["test"]["event_recall"]
-    assert recall["events"] == 6 and 0 <= recall["caught"] <= 6  # cyd's two recordings, three calls each
-    assert recall["recall"] == pytest.approx(recall["caught"] / 6)
+    metrics = json.loads((work / "results" / "npy" / "metrics.json").read_text())
+    level = metrics["test"]["event_level"]
+    assert level["events"] == 6 and 0 <= level["caught"] <= 6  # cyd's two recordings, three calls each
+    assert level["recall"] == pytest.approx(level["caught"] / 6)
+    if level["detections"]:
+        assert level["precision"] == pytest.approx(level["correct"] / level["detections"])
+    # one class per window: average precision of every call class, none of the background (quiet)
+    assert metrics["multi_label"] is False and "thresholds" not in metrics
+    assert set(metrics["test"]["per_class"]) == {"jay", "owl", "quiet"}
+    assert metrics["test"]["per_class"]["quiet"]["average_precision"] is None
+    aps = [metrics["test"]["per_class"][c]["average_precision"] for c in ("jay", "owl")]
+    assert metrics["test"]["macro_map"] == pytest.approx(np.mean(aps))
+    scores = pd.read_csv(work / "results" / "npy" / "scores.csv")
+    assert list(scores.columns) == ["id", "split", "label_jay", "label_owl", "p_jay", "p_owl"]
 
 
 def test_files_cut_by_duration_are_reported_at_the_start(tmp_path):
