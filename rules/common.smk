@@ -43,6 +43,7 @@ def soundscape_demo():
     """Whether the run's audio is a soundscape demo: None (no), False (calls apart) or True (overlapping)."""
     return SOUNDSCAPE_DEMOS.get(config["audio_dir"])
 
+
 # The two branches, side by side: where each file's spectrogram goes (folder/{id}{suffix}), the
 # branch's manifest, and what its training job reads. Every rule and script takes these paths from
 # here (through params:). Both branches hold the same array: float32 exactly in .npy, channels last
@@ -210,7 +211,9 @@ def file_table(audio_dir, relpaths, pairs):
     except splits.SplitError as err:
         raise WorkflowError(f"{err} (audio_dir: {audio_dir})") from None
     problems = make_catalog.single_file_classes(
-        make_catalog.one_row_per_class(table, multi_label=config["labels"]["multi_label"])
+        make_catalog.one_row_per_class(
+            table, multi_label=config["labels"]["multi_label"]
+        )
     )
     if problems:
         more = f" ({len(problems) - 1} more such classes)" if len(problems) > 1 else ""
