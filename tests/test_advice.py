@@ -150,14 +150,14 @@ def test_a_run_whose_cnn_does_not_beat_the_baseline_logs_and_writes_the_advice(t
     manifest = tmp_path / "manifest.csv"
     manifest.write_text("id\n")
     out = {name: str(tmp_path / "npy" / f"{name}.{ext}") for name, ext in (
-        ("history", "csv"), ("metrics", "json"), ("confusion", "csv"), ("misclassified", "csv"),
+        ("history", "csv"), ("metrics", "json"), ("confusion", "csv"), ("misclassified", "csv"), ("scores", "csv"),
         ("provenance", "json"), ("model", "keras"))}
     train.main("npy", str(manifest), None, "mono", tiny_training(epochs=1), {"spectrogram": {}}, str(tmp_path), None,
                out)
     log = capsys.readouterr().err
     metrics = json.loads((tmp_path / "npy" / "metrics.json").read_text())
     assert metrics["baseline"]["val"]["accuracy"] == 1.0 and metrics["beats_baseline_on_val"] is False
-    assert set(metrics) == {"val", "test", "holdout", "baseline", "training", "beats_baseline_on_val", "advice"}
+    assert set(metrics) == {"multi_label", "val", "test", "holdout", "baseline", "training", "beats_baseline_on_val", "advice"}
     assert metrics["advice"][0].startswith("Train longer: 2 optimiser steps in all (2 per epoch × 1 epoch)")
     for tip in metrics["advice"]:
         assert f"npy: advice: {tip}" in log
