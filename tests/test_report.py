@@ -106,6 +106,7 @@ def test_report_opens_in_chromium_and_shows_the_gallery(demo_trained, tmp_path):
         "gallery.png",
         "npy_training_curves.png",
         "png_confusion_matrix.png",
+        "npy_pr_curves.png",
         "branch_comparison.html",
         "split_summary.html",
         "rejected.html",

@@ -14,7 +14,8 @@ import loaders
 import settings
 from workflow import ROOT, planned, run
 
-DOWNSTREAM_OF_TRAINING = {"train", "plot_history", "plot_confusion", "compare_branches", "comparison_page", "all"}
+DOWNSTREAM_OF_TRAINING = {"train", "plot_history", "plot_confusion", "plot_pr_curves", "compare_branches",
+                          "comparison_page", "all"}
 
 
 @pytest.fixture(scope="module")
