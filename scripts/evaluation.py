@@ -115,7 +115,12 @@ def f1_thresholds(y_true, scores, fallback=0.5):
     A multi-label model gives each class its own score, and no single cut-off suits every class: a rare class
     often scores low even when present. Each class gets the threshold with the best F1 on the validation split
     (of the thresholds :func:`sklearn.metrics.precision_recall_curve` tries, i.e. the scores seen); among
-    thresholds of equal F1 the highest, which predicts the class least often.
+    thresholds of equal F1 the highest, which predicts the class least often. The threshold is then placed
+    halfway between that score and the next lower score of the class on val: the F1 on val is the same (no val
+    score lies between them), and a new recording whose scores run a little lower than val's (another recorder,
+    another noise floor) is not cut off at the very edge of val's lowest kept score. Where val separates a class
+    perfectly, the edge is its lowest positive score (0.93 for a demo class whose negatives stay below 0.2), and
+    half a gap is the margin a maximum-margin rule would keep.
 
     A class with no positive in these examples has no F1 to maximise: recall is undefined and F1 is 0 at every
     threshold, so any "best" threshold would be arbitrary, possibly its lowest score, and the class would then
@@ -141,8 +146,8 @@ def f1_thresholds(y_true, scores, fallback=0.5):
     >>> import numpy as np
     >>> y = np.array([[1, 0], [0, 0], [1, 0], [0, 0]])
     >>> s = np.array([[0.9, 0.1], [0.8, 0.7], [0.7, 0.2], [0.1, 0.3]])
-    >>> f1_thresholds(y, s).tolist()  # owl: F1 0.8 from 0.7 up; jay: no positive
-    [0.7, 0.5]
+    >>> f1_thresholds(y, s).round(6).tolist()  # owl: F1 0.8 from 0.7 down to above 0.1, halfway: 0.4; jay: none
+    [0.4, 0.5]
     """
     y_true, scores = np.asarray(y_true), np.asarray(scores)
     thresholds = np.full(y_true.shape[1], float(fallback), dtype=np.float64)
@@ -154,7 +159,9 @@ def f1_thresholds(y_true, scores, fallback=0.5):
         total = precision + recall
         f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
         best = np.flatnonzero(f1 >= f1.max() - 1e-12)  # equal up to rounding: cuts increase, take the highest
-        thresholds[i] = cuts[best[-1]]
+        cut = cuts[best[-1]]
+        below = scores[:, i][scores[:, i] < cut]
+        thresholds[i] = (cut + below.max()) / 2 if len(below) else cut
     return thresholds
 
 

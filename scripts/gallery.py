@@ -8,9 +8,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 import loaders  # noqa: E402
 from audio_processing import load_png  # noqa: E402
+from labelling import LABEL_PREFIX, label_columns  # noqa: E402
 from plots import save_figure, short_label  # noqa: E402
 from settings import spectrogram_settings  # noqa: E402
 from spectrogram_math import frame_times, frequencies  # noqa: E402
@@ -25,7 +27,8 @@ def pick_examples(manifest, per_class=3, max_classes=20):
     Parameters
     ----------
     manifest : pandas.DataFrame
-        The NPY manifest (columns ``id``, ``class``, ``class_id``, ``split``, ...).
+        The NPY manifest (columns ``id``, ``class``, ``class_id``, ``split``, ...); a
+        multi-label one (``label_{class}`` columns) shows a row under each of its classes.
     per_class : int
         Examples per class.
     max_classes : int
@@ -38,6 +41,11 @@ def pick_examples(manifest, per_class=3, max_classes=20):
         does not depend on file order; a class with fewer than ``per_class``
         files in train is completed from the other splits.
     """
+    hot = label_columns(manifest.columns)
+    if hot:  # multi-label: a row shows under each class it holds (background rows under none)
+        manifest = pd.concat([manifest[manifest[column] == 1].assign(**{"class": column[len(LABEL_PREFIX):],
+                                                                       "class_id": i})
+                              for i, column in enumerate(hot)], ignore_index=True)
     table = manifest.assign(_not_train=manifest["split"] != "train")
     table = table.sort_values(["class_id", "_not_train", "id"], kind="stable")
     chosen = table.groupby("class_id", sort=True).head(per_class)

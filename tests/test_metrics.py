@@ -88,13 +88,13 @@ def test_metrics_of_random_scores_lie_between_0_and_1(data):
 
 def test_f1_thresholds_on_a_hand_example():
     # rows ranked by score 0.9, 0.8, 0.7, 0.1 (0.6 for "tie"):
-    # best: truth 1,0,1,0 → F1 at each cut = 2/3, 1/2, 4/5, 2/3: the cut 0.7
-    # tie:  truth 1,0,0,1 → F1 = 2/3, 1/2, 2/5, 2/3: equal at 0.9 and 0.6, the highest (0.9) wins
+    # best: truth 1,0,1,0 → F1 at each cut = 2/3, 1/2, 4/5, 2/3: the cut 0.7, placed halfway to 0.1: 0.4
+    # tie:  truth 1,0,0,1 → F1 = 2/3, 1/2, 2/5, 2/3: equal at 0.9 and 0.6, the highest (0.9) wins; halfway to 0.8
     # none: no positive → the fallback
     y = np.array([[1, 1, 0], [0, 0, 0], [1, 0, 0], [0, 1, 0]])
     s = np.array([[0.9, 0.9, 0.9], [0.8, 0.8, 0.8], [0.7, 0.7, 0.7], [0.1, 0.6, 0.1]])
     thresholds = evaluation.f1_thresholds(y, s)
-    assert thresholds.dtype == np.float64 and thresholds.tolist() == [0.7, 0.9, 0.5]
+    assert thresholds.dtype == np.float64 and thresholds.tolist() == pytest.approx([0.4, 0.85, 0.5])
     assert evaluation.f1_thresholds(y, s, fallback=0.3)[2] == 0.3
 
 
