@@ -86,10 +86,20 @@ def test_verdict_warns_with_the_figures_when_the_cnn_does_not_beat_the_baseline(
         0.001,
     )
     text = compare_branches.markdown(record)
-    assert "| npy | test | 10 | 0.600 | 0.550 | 0.700 | 0.650 |" in text
+    assert "| npy | test | 10 | 0.600 | 0.550 | – | – | 0.700 | 0.650 | – |" in text  # no mAP in these metrics
     assert "| npy | 9 | 36 (4; 2) | 4 | 1.5 | 13.5 |" in text
     assert "npy: WARNING: the CNN does not beat the baseline" in text
     assert "npy: what to try first:\n\n- Train longer: 36 optimiser steps in all.\n" in text  # metrics.json's advice
+
+
+def test_a_multi_label_verdict_compares_macro_map():
+    cnn = {"multi_label": True, "val": {"n": 10, "accuracy": 0.2, "macro_f1": 0.5, "macro_map": 0.8}}
+    base = {"val": {"n": 10, "accuracy": 0.4, "macro_f1": 0.6, "macro_map": 0.7}}
+    beats, message = baseline.verdict(cnn, base)  # worse exact-match accuracy, better mAP: mAP decides
+    assert beats is True and "val macro mAP 0.800 (macro-F1 0.500) against the baseline's 0.700 (0.600)" in message
+    beats, message = baseline.verdict({**cnn, "val": {**cnn["val"], "macro_map": 0.6}}, base)
+    assert beats is False and message.startswith("WARNING")
+    assert baseline.verdict({**cnn, "val": {**cnn["val"], "macro_map": None}}, base)[0] is None
 
 
 # --- augmentation ---------------------------------------------------------------------------------------------
@@ -230,7 +240,7 @@ def test_a_handful_of_examples_per_class_is_learned_with_the_default_min_steps()
     for min_steps in (0, settings.defaults("training")["min_steps"]):
         model, _, summary = train.train(data, settings.complete("training", {"min_steps": min_steps}),
                                         threads=None)
-        metrics, _, _ = train.evaluate(model, data, 32)
+        metrics = train.evaluate(model, data, 32)[0]
         fitted = model.predict(data.features[rows], verbose=0).argmax(axis=1) == data.labels[rows]
         results[min_steps] = summary, float(fitted.mean()), metrics["test"]["accuracy"]
     (few, few_fit, few_test), (enough, fit, test) = results.values()
@@ -280,7 +290,7 @@ def test_batch_norm_models_learn_with_few_steps_per_epoch(options):
     """Two steps per epoch: with Keras' default momentum the moving statistics would still be near 0 and 1."""
     data = tiny_dataset(per_split=(30, 15, 15, 0))
     model, _, _ = train.train(data, tiny_training(**options, **NO_AUGMENTATION), threads=None)
-    metrics, _, _ = train.evaluate(model, data, 16)
+    metrics = train.evaluate(model, data, 16)[0]
     predicted = [name for name, m in metrics["test"]["per_class"].items() if m["recall"] > 0]
     assert len(predicted) == 3, "evaluation collapsed to fewer classes"
     assert metrics["test"]["accuracy"] >= 0.8
@@ -344,7 +354,7 @@ def test_weight_averaging_keeps_the_mean_of_the_last_epochs():
 def test_averaged_model_learns_and_reports_the_epochs_it_averaged():
     data = tiny_dataset(per_split=(30, 15, 15, 0))
     model, history, summary = train.train(data, tiny_training(average_epochs=4, **NO_AUGMENTATION), threads=None)
-    metrics, _, _ = train.evaluate(model, data, 16)
+    metrics = train.evaluate(model, data, 16)[0]
     assert summary["averaged_epochs"] == 4 and summary["kept_epoch"] == summary["epochs_run"] == len(history) == 12
     assert metrics["test"]["accuracy"] >= 0.8
     assert summary["kept_val_loss"] != pytest.approx(history["val_loss"].iloc[-1])  # the averaged model's own

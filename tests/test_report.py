@@ -218,10 +218,11 @@ def test_markdown_page_renders_the_comparison_table(tmp_path):
     report_pages.markdown_page(tmp_path / "c.md", tmp_path / "c.html", "comparison")
     page = (tmp_path / "c.html").read_text()
     cells = re.findall(r"<t[dh][^>]*>([^<]*)</t[dh]>", page)
-    assert cells[:7] == ["branch", "split", "files", "accuracy", "macro-F1", "baseline accuracy", "baseline macro-F1"]
-    assert cells[7:14] == ["npy", "test", "30", "0.900", "0.880", "–", "–"]
-    # scores: header + 4 rows of 7 cells; training: header + 2 rows of 6; the separator rows are dropped
-    assert len(cells) == 5 * 7 + 3 * 6 and "---" not in page
+    assert cells[:10] == ["branch", "split", "examples", "accuracy", "macro-F1", "macro mAP", "micro mAP",
+                          "baseline accuracy", "baseline macro-F1", "baseline macro mAP"]
+    assert cells[10:20] == ["npy", "test", "30", "0.900", "0.880", "–", "–", "–", "–", "–"]
+    # scores: header + 4 rows of 10 cells; training: header + 2 rows of 6; the separator rows are dropped
+    assert len(cells) == 5 * 10 + 3 * 6 and "---" not in page
     assert "<p>Largest |png/255 − npy| over the dataset: 0.001900" in page
 
 
