@@ -45,6 +45,7 @@ localrules:
     rejected_page,
     comparison_page,
     listen,
+    predictions,
 
 
 rule all:

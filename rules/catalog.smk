@@ -29,4 +29,5 @@ rule catalog:
     run:
         from make_catalog import run_rule
 
-        run_rule(input, output, params, log)
+        for line in run_rule(input, output, params, log):
+            logger.warning(f"catalog: {line}")

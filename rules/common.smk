@@ -6,6 +6,7 @@ import csv
 import functools
 import hashlib
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -20,7 +21,16 @@ import config_checks
 import demo_data
 import discovery
 import labelling
+import scale
 import spectrogram_math
+
+# What Snakemake prints about each job: long lists of files cut to a few names and a count
+# (scripts/job_info.py), so a dry run of thousands of files fits on a screen per job; --verbose
+# (or SPECTROGRAM_FULL_JOB_INFO=1) prints them whole. Only the printing changes, not what
+# Snakemake checks or runs.
+import job_info
+
+job_info.install(logger, workflow.output_settings.verbose)
 
 validate(config, workflow.source_path("../schemas/config.schema.yaml"))
 _problems = config_checks.check_config(config)
@@ -89,9 +99,23 @@ def require_branch(branch):
         )
 
 
+# Keys of windows: that only prediction reads: left out of every other rule's params and of the
+# models' provenance, so a changed detection threshold reruns predict and nothing else.
+PREDICTION_ONLY = ("threshold",)
+
+
+def window_settings():
+    """The ``windows:`` section without its prediction-only keys: what spectrograms, catalog and models depend on."""
+    return {
+        key: value
+        for key, value in config["windows"].items()
+        if key not in PREDICTION_ONLY
+    }
+
+
 def windowing():
-    """The ``windows:`` section when recordings are cut into fixed windows, else None (one clip per file)."""
-    return config["windows"] if config["windows"]["length"] is not None else None
+    """The windows settings (window_settings) when recordings are cut into fixed windows, else None (one clip per file)."""
+    return window_settings() if config["windows"]["length"] is not None else None
 
 
 # Modules under scripts/ whose code makes the spectrograms (see code_digest).
@@ -136,6 +160,8 @@ def discover():
 
 # Length in seconds of each checked audio file (from its header, remembered with the checks).
 DURATIONS = {}
+# Native sample rate of each checked audio file (from its header, remembered with the checks).
+RATES = {}
 # Content digest of each usable audio file (discovery.content_digest, remembered with the checks;
 # for a demo, the digest of the code that makes it): what names the spectrogram jobs' facts tables.
 CONTENT = {}
@@ -160,9 +186,10 @@ def screen(audio_dir, relpaths):
             functools.partial(audio_io.check_audio, min_duration=shortest),
             cache_path="results/.audio_checks.csv",
             version=f"{code_digest('audio_io.py', 'discovery.py')}-{shortest}-{os.path.realpath(audio_dir)}",
-            measure=audio_io.header_seconds,
+            measure=scale.header_facts,
             measured=DURATIONS,
             digests=CONTENT,
+            rates=RATES,
         )
     else:
         CONTENT.update(dict.fromkeys(relpaths, code_digest("demo_data.py")))
@@ -223,6 +250,106 @@ def file_table(audio_dir, relpaths, pairs):
 
 AUDIO_DIR, FOUND_FILES = discover()
 AUDIO_FILES, REJECTED, LABELS = screen(AUDIO_DIR, FOUND_FILES)
+
+
+def annotation_tables():
+    """The Raven selection tables the catalog job reads (an input, so an edited table reruns it).
+
+    With labels.annotations a CSV, that file; a folder, every table (*.txt) in
+    it; null, the tables beside the recordings (for a demo, the planned ones).
+    """
+    labels = config["labels"]
+    if labels["from"] != "annotations":
+        return []
+    path = labels["annotations"]
+    if path is not None and os.path.isfile(path):
+        return [path]
+    if path is None and AUDIO_DIR in DEMO_DIRS.values():
+        return [f"{AUDIO_DIR}/{rel}" for rel in demo_data.demo_tables(AUDIO_DIR)]
+    folder = path or AUDIO_DIR
+    return [f"{folder}/{rel}" for rel in discovery.discover_files(folder, [".txt"])]
+
+
+def read_annotations(audio_dir, relpaths):
+    """Read and check every annotation table, once per parse: events by recording, or None.
+
+    None without labels.from: annotations, and for a demo's tables (its job makes
+    them). Every table error stops the run here, before any job, with its
+    one-line message; so does a recording without a table unless
+    labels.unannotated says what it means (docs/windows.md).
+    """
+    import annotations
+
+    labels = config["labels"]
+    if labels["from"] != "annotations" or (
+        audio_dir in DEMO_DIRS.values() and labels["annotations"] is None
+    ):
+        return None
+    source, root = annotations.annotation_source(labels, audio_dir)
+    try:
+        grouped, annotated = annotations.read_annotations(
+            relpaths,
+            source,
+            annotation_tables(),
+            root,
+            labels["raven_column"],
+            ignored=REJECTED,
+        )
+        annotations.check_durations(grouped, DURATIONS)
+        if labels["multi_label"]:
+            annotations.check_multi_label_classes(grouped, labels["background"])
+        skipped = annotations.unannotated(relpaths, annotated, labels["unannotated"])
+    except annotations.AnnotationError as err:
+        raise WorkflowError(str(err)) from None
+    for rel in skipped:
+        REJECTED[rel] = "no annotation table (labels.unannotated: skip)"
+        del grouped[rel]
+    report_agreement(grouped)
+    return grouped
+
+
+def report_agreement(grouped):
+    """Warn, at parse time, how the annotators' boxes agree and how many boxes overlap a box of another class."""
+    import annotations
+
+    line = annotations.agreement_summary(annotations.agreement_table(grouped))
+    if line is None or workflow.remote_exec:
+        return
+    resolution = (
+        "labels.multi_label keeps every class that overlaps a window"
+        if config["labels"]["multi_label"]
+        else "a window keeps the class that overlaps it most (labels.multi_label: true keeps every class)"
+    )
+    logger.warning(
+        f"annotations: {line} (per class: results/annotation_agreement.csv); {resolution}"
+    )
+
+
+ANNOTATIONS = read_annotations(AUDIO_DIR, AUDIO_FILES)
+if ANNOTATIONS is not None and len(ANNOTATIONS) < len(AUDIO_FILES):
+    if not ANNOTATIONS:
+        raise WorkflowError(
+            f"labels.unannotated: skip leaves out all {len(AUDIO_FILES)} recordings: none has an annotation table"
+        )
+    LABELS = [pair for rel, pair in zip(AUDIO_FILES, LABELS) if rel in ANNOTATIONS]
+    AUDIO_FILES = [rel for rel in AUDIO_FILES if rel in ANNOTATIONS]
+
+
+def check_rates():
+    """Stop when native rates differ under spectrogram.sr: null; warn when files are recorded far above sr.
+
+    From the rates in the files' headers, remembered with the checks (a demo's are not checked).
+    """
+    rates = {rel: RATES[rel] for rel in AUDIO_FILES if rel in RATES}
+    problem = scale.rate_problem(rates, config["spectrogram"]["sr"])
+    if problem:
+        raise WorkflowError(f"{problem} (audio_dir: {AUDIO_DIR})")
+    warning = scale.rate_warning(rates, config["spectrogram"]["sr"])
+    if warning and not workflow.remote_exec:
+        logger.warning(warning)
+
+
+check_rates()
 try:
     CLIPS = discovery.index_files(AUDIO_FILES)
 except discovery.DuplicateIdError as err:
@@ -255,6 +382,36 @@ def audio_channels():
 
 
 CHANNELS = spectrogram_math.n_channels(config["spectrogram"], audio_channels())
+
+
+def report_scale():
+    """Log, at parse time, how many clips or windows the run makes and about how many GB each branch writes.
+
+    From the lengths and rates in the files' headers (a demo's from its plan).
+    """
+    if workflow.remote_exec:
+        return
+    if config["audio_dir"] == "demo" or soundscape_demo() is not None:
+        plan = (
+            demo_data.demo_plan()
+            if config["audio_dir"] == "demo"
+            else demo_data.soundscape_plan(overlap=soundscape_demo())
+        )
+        durations = {entry["relpath"]: entry["duration"] for entry in plan}
+        rates = {entry["relpath"]: entry["sr"] for entry in plan}
+    else:
+        durations = {rel: DURATIONS.get(rel) for rel in AUDIO_FILES}
+        rates = RATES
+    image = config["image"] if "png" in BRANCHES else None
+    counts = scale.estimate(
+        durations, rates, config["spectrogram"], windowing(), CHANNELS, image
+    )
+    logger.info(
+        scale.estimate_line(counts, list(BRANCHES), windowing(), len(AUDIO_FILES))
+    )
+
+
+report_scale()
 
 
 def warn_author_case(authors):
@@ -405,7 +562,20 @@ def spec_files(branch):
 
 
 FILES_PER_JOB = config["files_per_job"]
-BATCHES = batches.plan_batches(CLIPS, FILES_PER_JOB) if FILES_PER_JOB > 1 else {}
+# Seconds of audio of each clip id (from its header, at the checks; 0 where unknown, as for a demo):
+# with windows, batches are also sized by seconds of audio, and every job's cluster resources follow
+# the audio it holds (batches.job_resources).
+SECONDS = {clip: DURATIONS.get(rel, 0.0) for clip, rel in CLIPS.items()}
+BATCHES = (
+    batches.plan_batches(
+        CLIPS,
+        FILES_PER_JOB,
+        SECONDS,
+        config["seconds_per_job"] if windowing() is not None else None,
+    )
+    if FILES_PER_JOB > 1
+    else {}
+)
 # Each batch's files and their content, as a digest that names its facts table: a file added,
 # removed, renamed or changed gives the batch's facts a new name, which Snakemake finds missing.
 BATCH_DIGESTS = {
@@ -438,8 +608,39 @@ def audio_content(wildcards):
     return CONTENT[CLIPS[wildcards.id]]
 
 
+def job_resources(clips):
+    """Cluster runtime (minutes) and mem_mb of a spectrogram job of ``clips``, from the audio they hold.
+
+    batches.job_resources sizes them by seconds of audio and the size of the longest file's
+    arrays; batch_resources in the configuration overrides either for every job (one setting,
+    where --set-resources would need each generated rule's name).
+    """
+    import scale
+
+    seconds = [SECONDS.get(clip, 0.0) for clip in clips]
+    longest = max(clips, key=lambda clip: SECONDS.get(clip, 0.0))
+    array_bytes = scale.estimate(
+        {longest: SECONDS.get(longest, 0.0)},
+        {longest: RATES.get(CLIPS[longest], 48000)},
+        config["spectrogram"],
+        windowing(),
+        CHANNELS,
+    )["npy"]
+    derived = batches.job_resources(sum(seconds), array_bytes, CHANNELS)
+    override = config["batch_resources"]
+    return {
+        key: override[key] if override[key] is not None else value
+        for key, value in derived.items()
+    }
+
+
+def file_job_resources(key):
+    """A resource of a one-file spectrogram job (files_per_job: 1), as a function of its ``{id}``."""
+    return lambda wildcards: job_resources([wildcards.id])[key]
+
+
 def spectrogram_rules():
-    """Name, audio input, outputs (form → path or paths), log and content of each spectrogram rule.
+    """Name, audio input, outputs (form → path or paths), log, content and resources of each spectrogram rule.
 
     With ``files_per_job: 1`` one rule with an ``{id}`` wildcard (one job per
     file); otherwise one rule per batch (``spectrogram_b007`` …), each listing
@@ -460,6 +661,7 @@ def spectrogram_rules():
                 },
                 "logs/spectrogram/{id}.log",
                 audio_content,
+                {key: file_job_resources(key) for key in ("runtime", "mem_mb")},
             )
         ]
     return [
@@ -472,6 +674,7 @@ def spectrogram_rules():
             },
             f"logs/spectrogram/{batch}.log",
             BATCH_DIGESTS[batch],
+            job_resources(clips),
         )
         for batch, clips in BATCHES.items()
     ]
@@ -633,13 +836,18 @@ def compute_spectrograms(input, output, params, log):
     """The body of a spectrogram job (in a thread of the Snakemake process): hands its files to workers.run_job.
 
     file_timeout is not a param: a time limit changes no output, so changing it reruns nothing.
+    It counts per minute of audio (workers.file_limit): each file's length comes from its header.
     """
     import time
 
-    from workers import run_job
+    from workers import as_list, run_job
 
     if not STARTED:
         STARTED.append(time.monotonic())
+    prefix = f"{AUDIO_DIR}/"
+    seconds = {
+        path: DURATIONS.get(str(path)[len(prefix) :]) for path in as_list(input.audio)
+    }
     run_job(
         input.audio,
         {form: output[form] for form in FORMS},
@@ -654,6 +862,7 @@ def compute_spectrograms(input, output, params, log):
         report_progress,
         output.facts,
         params.channels,
+        seconds,
     )
 
 
@@ -691,30 +900,21 @@ def catalog_outputs():
     }
     if annotation_labels() is not None:
         outputs["events"] = "results/events.csv"
+        outputs["agreement"] = "results/annotation_agreement.csv"
     return outputs
 
 
 def annotation_labels():
-    """The ``labels:`` section when windows are labelled by annotations (a params value of the catalog), else None."""
-    return config["labels"] if config["labels"]["from"] == "annotations" else None
+    """The ``labels:`` section when windows are labelled by annotations (a params value of the catalog), else None.
 
-
-def annotation_tables():
-    """The Raven selection tables the catalog job reads (an input, so an edited table reruns it).
-
-    With labels.annotations a CSV, that file; a folder, every table (*.txt) in
-    it; null, the tables beside the recordings (for a demo, the planned ones).
+    With labels.background_ratio it also holds ``seed`` (split.seed), which seeds the sampling.
     """
     labels = config["labels"]
     if labels["from"] != "annotations":
-        return []
-    path = labels["annotations"]
-    if path is not None and os.path.isfile(path):
-        return [path]
-    if path is None and AUDIO_DIR in DEMO_DIRS.values():
-        return [f"{AUDIO_DIR}/{rel}" for rel in demo_data.demo_tables(AUDIO_DIR)]
-    folder = path or AUDIO_DIR
-    return [f"{folder}/{rel}" for rel in discovery.discover_files(folder, [".txt"])]
+        return None
+    if labels["background_ratio"] is None:
+        return labels
+    return {**labels, "seed": config["split"]["seed"]}
 
 
 def annotation_inputs():
@@ -778,9 +978,13 @@ def provenance_config(branch):
 
     The PNG branch's also holds ``image:`` (the size its images are drawn at).
     """
-    keys = ("audio_dir", "labels", "spectrogram", "windows", "split")
+    keys = ("audio_dir", "labels", "spectrogram", "split")
     keys += ("image",) if branch == "png" else ()
-    return {**{key: config[key] for key in keys}, "training": model_training()}
+    return {
+        **{key: config[key] for key in keys},
+        "windows": window_settings(),
+        "training": model_training(),
+    }
 
 
 def model_branch():
@@ -808,56 +1012,150 @@ def listing_branch():
     return next(iter(BRANCHES))
 
 
+PREDICTION_BATCH = "results/predictions/{name}.batches/{batch}"
+
+
 def prediction_outputs():
-    """The predict rule's outputs: the CSV, and with windows a folder of Raven selection tables."""
+    """The merged outputs of a predict folder: the CSV, and with windows the Raven tables, detections and per hour."""
     outputs = {"csv": "results/predictions/{name}.csv"}
     if windowing() is not None:
         outputs["selections"] = directory("results/predictions/{name}.selections")
+        outputs["detections"] = "results/predictions/{name}_detections.csv"
+        outputs["per_hour"] = "results/predictions/{name}_per_hour.csv"
+        outputs["figure"] = report(
+            "results/figures/predictions_{name}_per_hour.png",
+            caption="../report/per_hour.rst",
+            category="Predictions",
+        )
+    return outputs
+
+
+def prediction_batch_outputs():
+    """One prediction job's outputs: its rows, and with windows its detections and its recordings' Raven tables."""
+    outputs = {"csv": f"{PREDICTION_BATCH}.csv"}
+    if windowing() is not None:
+        outputs["detections"] = f"{PREDICTION_BATCH}.detections.csv"
+        outputs["selections"] = directory(f"{PREDICTION_BATCH}.selections")
     return outputs
 
 
 def prediction_folder(wildcards):
     """The folder named ``wildcards.name`` in ``config["predict"]``."""
-    return config["predict"][wildcards.name]
+    return prediction_plan(wildcards.name)["folder"]
+
+
+@functools.cache
+def prediction_plan(name):
+    """The folder named ``name`` in ``config["predict"]``, planned once per parse.
+
+    Returns
+    -------
+    dict
+        ``folder``; ``seconds`` (usable recording, relative path → seconds of audio, in the folder's order);
+        ``batches`` (batch → relative paths, ``batches.plan_prediction_batches`` at ``predict_seconds_per_job``);
+        ``places`` (relative path → site and start, ``recording_times.recording_places``, or None).
+    """
+    import recording_times
+
+    try:
+        folder = config["predict"][name]
+    except KeyError:
+        raise WorkflowError(
+            f"predict: no folder named {name!r}; add predict: {{{name}: /path/to/audio}}"
+        )
+    if folder == HELDOUT_DIR and soundscape_demo() is not None:
+        plan = demo_data.soundscape_plan(heldout=True, overlap=soundscape_demo())
+        seconds = {entry["relpath"]: entry["duration"] for entry in plan}
+    elif not os.path.isdir(folder):
+        raise WorkflowError(f"predict.{name}: {folder!r} is not a folder")
+    else:
+        seconds = screen_prediction(folder, discovery.discover_audio(folder))
+    try:
+        places = recording_times.recording_places(
+            list(seconds), config["recordings"], discovery.file_id
+        )
+    except (recording_times.RecordingNameError, re.error) as err:
+        raise WorkflowError(f"predict.{name} ({folder}): {err}")
+    return {
+        "folder": folder,
+        "seconds": seconds,
+        "batches": batches.plan_prediction_batches(
+            seconds, config["predict_seconds_per_job"]
+        ),
+        "places": places,
+    }
+
+
+def prediction_batch(wildcards):
+    """The relative paths of one prediction job's recordings."""
+    try:
+        return prediction_plan(wildcards.name)["batches"][wildcards.batch]
+    except KeyError:
+        raise WorkflowError(f"predict.{wildcards.name}: no batch {wildcards.batch}")
 
 
 def prediction_audio(wildcards):
-    """The audio files of the folder named ``wildcards.name`` in ``config["predict"]``."""
-    try:
-        folder = config["predict"][wildcards.name]
-    except KeyError:
-        raise WorkflowError(
-            f"predict: no folder named {wildcards.name!r}; add predict: {{{wildcards.name}: /path/to/audio}}"
-        )
-    if folder == HELDOUT_DIR and soundscape_demo() is not None:
+    """The audio files of one prediction job."""
+    folder = prediction_folder(wildcards)
+    return [os.path.join(folder, rel) for rel in prediction_batch(wildcards)]
+
+
+def prediction_places(wildcards):
+    """Site and start of each recording of one prediction job (relative path → dict), or None when unknown."""
+    places = prediction_plan(wildcards.name)["places"]
+    if places is None:
+        return None
+    return {rel: places[rel] for rel in prediction_batch(wildcards)}
+
+
+def prediction_runtime(wildcards):
+    """Cluster minutes of one prediction job, from the seconds of audio it holds (batches.prediction_runtime)."""
+    seconds = prediction_plan(wildcards.name)["seconds"]
+    return batches.prediction_runtime(
+        sum(seconds[rel] or 0.0 for rel in prediction_batch(wildcards))
+    )
+
+
+def prediction_batch_files(kind):
+    """The aggregate's input function: ``kind`` (an output of prediction_batch_outputs) of every batch."""
+
+    def files(wildcards):
         return [
-            f"{folder}/{entry['relpath']}"
-            for entry in demo_data.soundscape_plan(
-                heldout=True, overlap=soundscape_demo()
-            )
+            PREDICTION_BATCH.format(name=wildcards.name, batch=batch)
+            + {
+                "csv": ".csv",
+                "detections": ".detections.csv",
+                "selections": ".selections",
+            }[kind]
+            for batch in prediction_plan(wildcards.name)["batches"]
         ]
-    if not os.path.isdir(folder):
-        raise WorkflowError(f"predict.{wildcards.name}: {folder!r} is not a folder")
-    return [
-        os.path.join(folder, rel)
-        for rel in screen_prediction(folder, discovery.discover_audio(folder))
-    ]
+
+    return files
 
 
 def screen_prediction(folder, relpaths):
-    """The files of a prediction folder that can be used: the checks of the training folder (names, audio).
+    """The files of a prediction folder that can be used, with their seconds of audio (from the header).
 
-    Under on_bad_audio: skip the others are left out with a warning naming them; under fail the first stops the run.
-    Each file is checked once while it is unchanged (a cache per folder, as for the training folder).
+    The checks of the training folder (names, audio). Under on_bad_audio: skip the others are left out with a
+    warning naming them; under fail the first stops the run. Each file is checked once while it is unchanged (a
+    cache per folder, as for the training folder).
+
+    Returns
+    -------
+    dict
+        Relative path → seconds (None when the header does not say), in the order of ``relpaths``.
     """
     import audio_io
 
+    measured = {}
     rejected = discovery.check_files(
         folder,
         relpaths,
         audio_io.check_audio,
         cache_path=f"results/.predict_checks/{hashlib.sha256(os.path.realpath(folder).encode()).hexdigest()[:16]}.csv",
-        version=f"{code_digest('audio_io.py', 'discovery.py')}-{os.path.realpath(folder)}",
+        version=f"{code_digest('audio_io.py', 'discovery.py')}-seconds-{os.path.realpath(folder)}",
+        measure=audio_io.header_seconds,
+        measured=measured,
     )
     if rejected:
         rel, reason = min(rejected.items())
@@ -869,7 +1167,7 @@ def screen_prediction(folder, relpaths):
             f"predict: {len(rejected)} of {len(relpaths)} files under {folder} left out "
             f"(e.g. {rel}: {reason})"
         )
-    return [rel for rel in relpaths if rel not in rejected]
+    return {rel: measured.get(rel) for rel in relpaths if rel not in rejected}
 
 
 def repository():

@@ -10,7 +10,16 @@
 # run_job), so every core computes; each finished job adds to the run's progress line.
 # The group "spectrograms" only matters on a cluster (Snakemake ignores groups locally): a profile's
 # group-components can bundle batches into one cluster job (docs/slurm.md says why profiles/slurm does not).
-for spectrogram_rule, audio, outputs, job_log, content in spectrogram_rules():
+# Each job's cluster runtime and mem_mb follow the seconds of audio it holds (job_resources in
+# common.smk; batch_resources in the configuration overrides them for every job).
+for (
+    spectrogram_rule,
+    audio,
+    outputs,
+    job_log,
+    content,
+    rule_resources,
+) in spectrogram_rules():
 
     rule:
         name:
@@ -24,7 +33,7 @@ for spectrogram_rule, audio, outputs, job_log, content in spectrogram_rules():
         group:
             "spectrograms"
         resources:
-            runtime=5,
+            **rule_resources,
         params:
             settings=config["spectrogram"],
             windows=windowing(),

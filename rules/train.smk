@@ -56,6 +56,7 @@ rule train:
         confusion="results/{branch}/confusion_matrix.csv",
         misclassified="results/{branch}/misclassified.csv",
         scores="results/{branch}/scores.csv",
+        per_group="results/{branch}/per_group.csv",
     log:
         "logs/train_{branch}.log",
     benchmark:

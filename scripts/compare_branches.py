@@ -1,8 +1,10 @@
 """Both branches side by side: test and holdout metrics of the CNN and of the baseline beside it
 (accuracy, macro-F1, macro and micro mAP, and for windows labelled by annotations the event-level
-precision and recall), the epoch kept and the seconds per epoch, whether the CNN beats the baseline on val (when it does
+precision and recall), each author's (and recording's) score beside the pooled one, worst first, the epoch kept
+and the seconds per epoch, whether the CNN beats the baseline on val (when it does
 not, what to try first: metrics.json's ``advice``), and the largest |png/255 − npy|."""
 
+import itertools
 import json
 import os
 import sys
@@ -11,6 +13,7 @@ import numpy as np
 
 import audio_processing
 import baseline
+import evaluation
 import loaders
 from atomic import write_text
 
@@ -89,13 +92,15 @@ def branch_record(metrics):
     dict
         The CNN's split keys, ``baseline`` (the same splits), ``training`` and
         ``beats_baseline_on_val`` with its ``verdict`` sentence and ``advice``
-        (metrics.json's list of what to try first; empty when the CNN beats the baseline).
+        (metrics.json's list of what to try first; empty when the CNN beats the baseline), and ``groups``
+        (:func:`evaluation.group_rows` of the compared splits: each author and recording, worst first).
     """
     record = scores(metrics)
     record["baseline"] = scores(metrics.get("baseline") or {})
     record["training"] = metrics.get("training")
     record["beats_baseline_on_val"], record["verdict"] = baseline.verdict(metrics, metrics.get("baseline"))
     record["advice"] = list(metrics.get("advice") or [])
+    record["groups"] = evaluation.group_rows(metrics, SPLITS)
     return record
 
 
@@ -127,6 +132,35 @@ def _event_cell(m, key):
     return f"{level[key]:.3f} ({counts[0]}/{counts[1]})"
 
 
+#: Rows of the group table shown per branch, split and grouping (all are in the branch's per_group.csv).
+GROUP_ROWS = 10
+
+
+def group_lines(record, limit=GROUP_ROWS):
+    """The Markdown table of every branch's groups (authors, recordings) beside the pooled score, worst first.
+
+    At most ``limit`` rows per branch, split and grouping; a sentence after the table counts those left out.
+    No lines when no branch has groups (metrics of an older run).
+    """
+    rows, left_out = [], 0
+    for branch, entry in record["branches"].items():
+        for _, block in itertools.groupby(entry.get("groups") or [], key=lambda row: (row["split"], row["by"])):
+            block = list(block)
+            left_out += max(0, len(block) - limit)
+            rows += [f"| {branch} | {row['split']} | {row['by']} {row['group']} | {row['n']} | {row['metric']} "
+                     f"| {_cell(row, 'score')} | {_cell(row, 'pooled')} | {_cell(row, 'baseline')} "
+                     f"| {'flagged' if row['flagged'] else '–'} |" for row in block[:limit]]
+    if not rows:
+        return []
+    lines = ["", f"Per author and per recording, worst first: flagged when more than {evaluation.FLAG_MARGIN} and "
+                 "more than 1/√n below the pooled score.", "",
+             "| branch | split | group | examples | metric | score | pooled | baseline | flag |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"] + rows
+    if left_out:
+        lines += ["", f"{left_out} better groups are left out here; every group is in the branch's per_group.csv."]
+    return lines
+
+
 def markdown(record):
     """The same record as Markdown: a table of scores, a table of training, a verdict per branch (and a list of
     what to try first when its CNN does not beat the baseline)."""
@@ -152,6 +186,7 @@ def markdown(record):
         lines += ["", "| branch | split | event precision (right / detections) | event recall (caught / events) "
                       "| baseline event precision | baseline event recall |",
                   "| --- | --- | --- | --- | --- | --- |"] + events
+    lines += group_lines(record)
     lines += ["", "| branch | epochs run | optimiser steps (per epoch; passes over train) | epoch kept | seconds per epoch "
                   "| training seconds |", "| --- | --- | --- | --- | --- | --- |"]
     for branch, entry in record["branches"].items():

@@ -83,6 +83,11 @@ def check_config(config):
                 f"labels.annotations: {path!r} does not exist; give a CSV (path, start, end, class), a folder of "
                 "Raven selection tables, or null for Raven tables beside the recordings"
             )
+    if labels["background_ratio"] is not None and (labels["from"] != "annotations" or labels["background"] is None):
+        problems.append(
+            "labels.background_ratio samples the background windows of annotations: it needs labels.from: "
+            "annotations and a labels.background class; set it to null otherwise"
+        )
     problems.extend(split_problems(config["split"]))
     return problems
 

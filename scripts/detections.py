@@ -302,3 +302,39 @@ def per_class_event_metrics(events, detections):
                             detections[detections["class"].astype(str) == name])
         for name in classes
     }
+
+
+def per_hour(detections, hour_of):
+    """How many detections each site has of each class in each hour.
+
+    Parameters
+    ----------
+    detections : pandas.DataFrame
+        ``class``, and ``site`` and ``begin_datetime`` (ISO 8601) when known (``predict.detection_table``).
+    hour_of : callable
+        ISO 8601 date-time → the hour it falls in (``recording_times.hour_of``; ``''`` for ``''``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``site``, ``class``, ``hour``, ``detections``, sorted by site, hour and class; a site or hour that is not
+        known is ``''``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> found = pd.DataFrame({"class": ["owl", "owl", "jay"], "site": ["S1", "S1", "S1"],
+    ...                       "begin_datetime": ["2024-05-01T05:10:00", "2024-05-01T05:50:00", "2024-05-01T06:00:00"]})
+    >>> per_hour(found, lambda t: t[:13] + ":00:00").to_dict("list")["detections"]
+    [2, 1]
+    """
+    frame = pd.DataFrame(
+        {
+            "site": detections["site"].astype(str) if "site" in detections else "",
+            "class": detections["class"].astype(str),
+            "hour": detections["begin_datetime"].astype(str).map(hour_of) if "begin_datetime" in detections else "",
+        },
+        index=detections.index,
+    )
+    counts = frame.groupby(["site", "hour", "class"], sort=True).size().rename("detections").reset_index()
+    return counts[["site", "class", "hour", "detections"]]

@@ -187,19 +187,22 @@ def name_problem(relpath):
     return None
 
 
-CHECKS_HEADER = ["relpath", "size", "mtime_ns", "ctime_ns", "inode", "reason", "seconds", "content"]
+CHECKS_HEADER = ["relpath", "size", "mtime_ns", "ctime_ns", "inode", "reason", "seconds", "content", "rate"]
 
 
 def read_checks(cache_path, version):
-    """Earlier check results: relative path → ``(size, mtime_ns, ctime_ns, inode, reason, seconds, content)``; empty if absent or stale."""
+    """Earlier check results: relative path → ``(size, mtime_ns, ctime_ns, inode, reason, seconds, content, rate)``.
+
+    Empty if absent or stale.
+    """
     try:
         with open(cache_path, newline="", encoding="utf-8") as f:
             rows = csv.reader(f)
             if next(rows, None) != [f"# checks {version}"] or next(rows, None) != CHECKS_HEADER:
                 return {}
             return {
-                rel: (int(a), int(b), int(c), int(d), reason, seconds, content)
-                for rel, a, b, c, d, reason, seconds, content in rows
+                rel: (int(a), int(b), int(c), int(d), reason, seconds, content, rate)
+                for rel, a, b, c, d, reason, seconds, content, rate in rows
             }
     except (OSError, ValueError):
         return {}
@@ -238,7 +241,7 @@ def content_digest(path):
 
 
 def check_files(audio_dir, relpaths, probe, cache_path=None, version="", measure=None, measured=None,
-                digests=None):
+                digests=None, rates=None):
     """Problems of the audio files of a run, each file checked once while it is unchanged.
 
     Parameters
@@ -258,7 +261,8 @@ def check_files(audio_dir, relpaths, probe, cache_path=None, version="", measure
         Identifies the probe and the folder; a cache written for another is ignored.
     measure : callable or None
         ``measure(path)`` → length in seconds (or ``None``) of a usable file,
-        remembered with the check (e.g. ``audio_io.header_seconds``).
+        remembered with the check (e.g. ``audio_io.header_seconds``); or
+        ``(seconds, sample_rate)`` (e.g. ``scale.header_facts``), both remembered.
     measured : dict or None
         Filled with relative path → seconds for the usable files, when
         ``measure`` is given.
@@ -269,6 +273,9 @@ def check_files(audio_dir, relpaths, probe, cache_path=None, version="", measure
         change time moves whenever the content is written, even when the size
         and modification time are set back (as git's index relies on), so a
         replaced content is never taken for the old one.
+    rates : dict or None
+        Filled with relative path → sample rate for the usable files whose
+        ``measure`` gave one.
 
     Returns
     -------
@@ -293,17 +300,21 @@ def check_files(audio_dir, relpaths, probe, cache_path=None, version="", measure
                 problems[rel] = "the file cannot be read (permission denied): fix its permissions"
                 continue
             if known is not None and known[:4] == key and (digests is None or known[4] or known[6]):
-                reason, seconds, content = known[4] or None, known[5], known[6]
+                reason, seconds, content, rate = known[4] or None, known[5], known[6], known[7]
             else:
                 reason = probe(path)
                 seconds = measure(path) if measure and not reason else None
+                seconds, rate = seconds if isinstance(seconds, tuple) else (seconds, None)
                 seconds = "" if seconds is None else repr(float(seconds))
+                rate = "" if rate is None else str(int(rate))
                 content = content_digest(path) if digests is not None and not reason else ""
             if time.time_ns() - stat.st_ctime_ns < RACY_NS:
                 key = (*key[:2], -1, key[3])  # changed just now: might change again within the clock's tick
-            entries[rel] = (*key, reason or "", seconds, content)
+            entries[rel] = (*key, reason or "", seconds, content, rate)
             if measured is not None and seconds:
                 measured[rel] = float(seconds)
+            if rates is not None and rate:
+                rates[rel] = int(rate)
             if digests is not None and not reason:
                 digests[rel] = content
         if reason:

@@ -336,7 +336,9 @@ def measure_splits(data, scores, splits, background=None, events=None):
     ``events`` (windows labelled by annotations), the test split also gets
     ``event_level``: :func:`detections.event_metrics` of the detections its
     windows make (:func:`detections.split_detections`) against the events of
-    its recordings.
+    its recordings. Every split also gets its metrics per author and, for
+    windows, per recording (:func:`per_group`: ``per_author``,
+    ``per_recording``), measured the same way, at the same thresholds.
 
     Parameters
     ----------
@@ -371,18 +373,187 @@ def measure_splits(data, scores, splits, background=None, events=None):
         if not len(rows) or split not in scores:
             metrics[split] = None
             continue
-        if data.multi_label:
-            metrics[split] = multilabel_split_metrics(data.targets[rows], scores[split], data.classes, thresholds)
-        else:
-            metrics[split] = split_metrics(data.labels[rows], scores[split].argmax(axis=1), data.classes,
-                                           probabilities=scores[split], exclude=exclude)
+        metrics[split] = rows_metrics(data, rows, scores[split], thresholds, exclude)
+        found = None
         if split == "test" and events is not None and data.times is not None:
-            recordings = data.recordings[rows]
-            found = detections.split_detections(recordings, data.times[rows], scores[split], data.classes,
-                                                thresholds, None if data.multi_label else background)
-            metrics[split]["event_level"] = detections.event_metrics(
-                events[events["id"].isin(set(recordings))], found)
+            found = detections.split_detections(data.recordings[rows], data.times[rows], scores[split],
+                                                data.classes, thresholds, None if data.multi_label else background)
+            metrics[split]["event_level"] = recording_events(events, found, data.recordings[rows])
+        metrics[split].update(per_group(data, rows, scores[split], thresholds, exclude, events, found))
     return metrics, thresholds
+
+
+#: The scores each group (author, recording) keeps of its metrics: the pooled ones without the per-class blow-up.
+GROUP_KEYS = ("n", "accuracy", "macro_f1", "micro_f1", "macro_map", "micro_map")
+#: The keys of a split's metrics that hold its groups, and what each group is.
+GROUPINGS = {"per_author": "author", "per_recording": "recording"}
+#: A group is flagged when its score is more than this and more than 1/sqrt(n) below the pooled score.
+FLAG_MARGIN = 0.1
+
+
+def rows_metrics(data, rows, scores, thresholds=None, exclude=()):
+    """The metrics of some rows of ``data``: :func:`split_metrics` or, multi-label, :func:`multilabel_split_metrics`.
+
+    Parameters
+    ----------
+    data : loaders.Dataset
+    rows : np.ndarray
+        Row numbers of ``data``.
+    scores : np.ndarray
+        ``(len(rows), n_classes)`` their scores.
+    thresholds : np.ndarray or None
+        Each class's threshold (multi-label).
+    exclude : tuple of str
+        Classes left out of the ranking metrics (single-label).
+    """
+    if data.multi_label:
+        return multilabel_split_metrics(data.targets[rows], scores, data.classes, thresholds)
+    return split_metrics(data.labels[rows], scores.argmax(axis=1), data.classes, probabilities=scores,
+                         exclude=exclude)
+
+
+def recording_events(events, found, recordings):
+    """:func:`detections.event_metrics` of the detections ``found`` on ``recordings`` against their events.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> events = pd.DataFrame({"id": ["a", "b"], "start": [1.0, 1.0], "end": [2.0, 2.0], "class": ["owl", "owl"]})
+    >>> recording_events(events, events.iloc[:1], np.array(["b", "b"]))["recall"]  # a's detection is not b's
+    0.0
+    """
+    import detections
+
+    ids = set(np.asarray(recordings).tolist())
+    return detections.event_metrics(events[events["id"].isin(ids)], found[found["id"].isin(ids)])
+
+
+def group_summary(metrics):
+    """A group's entry: the :data:`GROUP_KEYS` its metrics have.
+
+    Examples
+    --------
+    >>> group_summary({"n": 2, "accuracy": 0.5, "macro_f1": 0.4, "per_class": {}, "macro_map": None})
+    {'n': 2, 'accuracy': 0.5, 'macro_f1': 0.4, 'macro_map': None}
+    """
+    return {key: metrics[key] for key in GROUP_KEYS if key in metrics}
+
+
+def per_group(data, rows, scores, thresholds=None, exclude=(), events=None, found=None):
+    """The metrics of one split's rows per author and, for windows, per recording (:data:`GROUPINGS`).
+
+    Each group is measured as the split is (:func:`rows_metrics`, at the same thresholds) and kept compact
+    (:func:`group_summary`); with ``found`` (the split's detections, :func:`detections.split_detections`) each
+    group also gets ``event_level`` (:func:`recording_events` of its recordings: the same detections, none made
+    again).
+
+    Parameters
+    ----------
+    data : loaders.Dataset
+    rows : np.ndarray
+        The split's row numbers.
+    scores : np.ndarray
+        ``(len(rows), n_classes)``.
+    thresholds, exclude
+        As for :func:`rows_metrics`.
+    events : pandas.DataFrame or None
+        id, start, end, class of every annotated event (with ``found``).
+    found : pandas.DataFrame or None
+        The split's detections.
+
+    Returns
+    -------
+    dict
+        ``per_author`` and, when ``data.recordings`` is set, ``per_recording``: group name → entry, by name.
+    """
+    keys = {"per_author": data.authors, "per_recording": data.recordings}
+    groups = {}
+    for grouping in GROUPINGS:
+        if keys[grouping] is None:
+            continue
+        entries = {}
+        for name, positions in pd.Series(np.arange(len(rows))).groupby(keys[grouping][rows], sort=True).indices.items():
+            entry = group_summary(rows_metrics(data, rows[positions], scores[positions], thresholds, exclude))
+            if found is not None:
+                entry["event_level"] = recording_events(events, found, data.recordings[rows[positions]])
+            entries[str(name)] = entry
+        groups[grouping] = entries
+    return groups
+
+
+def headline_key(multi_label):
+    """The score groups are ranked and flagged by: macro mAP for a multi-label model, else accuracy (as the verdict)."""
+    return "macro_map" if multi_label else "accuracy"
+
+
+def flagged(score, pooled, n, margin=FLAG_MARGIN):
+    """Whether a group's score is far enough below the pooled one to be flagged.
+
+    Flagged when ``pooled - score`` exceeds both ``margin`` and ``1/sqrt(n)``: twice the largest standard error
+    of a share measured on ``n`` independent examples (0.5/sqrt(n), at 0.5), so that a small group is not
+    flagged for chance alone, and a large one only for a gap worth a look.
+
+    Examples
+    --------
+    >>> flagged(0.7, 0.9, 100), flagged(0.7, 0.9, 16), flagged(0.85, 0.9, 10000), flagged(None, 0.9, 50)
+    (True, False, False, False)
+    """
+    if score is None or pooled is None or n < 1:
+        return False
+    return bool(pooled - score > max(margin, 1 / np.sqrt(n)))
+
+
+#: The columns of :func:`group_rows`' table (``per_group.csv``).
+GROUP_COLUMNS = ("split", "by", "group", "n", "metric", "score", "pooled", "below_pooled", "flagged", "baseline",
+                 "accuracy", "macro_f1", "macro_map", "event_precision", "event_recall")
+
+
+def _group_row(split, by, name, entry, key, pooled, base):
+    """One row of :func:`group_rows`."""
+    score, level = entry.get(key), entry.get("event_level") or {}
+    return {
+        "split": split, "by": by, "group": name, "n": entry["n"], "metric": key, "score": score, "pooled": pooled,
+        "below_pooled": None if score is None or pooled is None else pooled - score,
+        "flagged": flagged(score, pooled, entry["n"]), "baseline": (base or {}).get(name, {}).get(key),
+        "accuracy": entry.get("accuracy"), "macro_f1": entry.get("macro_f1"), "macro_map": entry.get("macro_map"),
+        "event_precision": level.get("precision"), "event_recall": level.get("recall"),
+    }
+
+
+def group_rows(metrics, splits=("val", "test", "holdout")):
+    """Every group of every split beside its pooled score, worst first: the table of ``per_group.csv``.
+
+    Parameters
+    ----------
+    metrics : dict
+        A branch's ``metrics.json``: split → metrics (with ``per_author``, ``per_recording``), ``multi_label``
+        and ``baseline`` (the baseline's, the same way).
+    splits : sequence of str
+
+    Returns
+    -------
+    list of dict
+        One per (split, grouping, group), with :data:`GROUP_COLUMNS`: ``metric`` is :func:`headline_key`,
+        ``score`` the group's, ``pooled`` the split's, ``flagged`` :func:`flagged`, ``baseline`` the
+        baseline's score of the group. By split, author before recording, then worst score first (groups
+        without a score last).
+    """
+    key, baseline, rows = headline_key(metrics.get("multi_label")), metrics.get("baseline") or {}, []
+    for split in splits:
+        measured = metrics.get(split)
+        if not measured:
+            continue
+        for grouping, by in GROUPINGS.items():
+            base = (baseline.get(split) or {}).get(grouping)
+            block = [_group_row(split, by, name, entry, key, measured.get(key), base)
+                     for name, entry in (measured.get(grouping) or {}).items()]
+            rows += sorted(block, key=lambda row: (row["score"] is None, row["score"] or 0.0, row["group"]))
+    return rows
+
+
+def group_table(metrics, splits=("val", "test", "holdout")):
+    """:func:`group_rows` as a table with :data:`GROUP_COLUMNS` (scores rounded to 6 decimals)."""
+    return pd.DataFrame(group_rows(metrics, splits), columns=list(GROUP_COLUMNS)).round(6)
 
 
 def multilabel_confusion_table(truth, hits, classes):

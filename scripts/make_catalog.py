@@ -14,7 +14,6 @@ Writes ``results/catalog.csv`` (the table both manifests are built from),
 ``results/rejected.csv`` (audio files left out under ``on_bad_audio: skip``, with the reason).
 """
 
-import os
 import sys
 
 import pandas as pd
@@ -131,7 +130,7 @@ def single_file_classes(table):
     ]
 
 
-def build_catalog(rows, facts, windows=None, labels=None, tables=(), audio_dir=None):
+def build_catalog(rows, facts, windows=None, labels=None, tables=(), audio_dir=None, ignored=(), notes=None):
     """The catalog: the rows of :func:`file_table` plus audio facts, and its two summaries.
 
     Parameters
@@ -149,6 +148,10 @@ def build_catalog(rows, facts, windows=None, labels=None, tables=(), audio_dir=N
         Raven selection tables of the run (``from: annotations`` without a CSV).
     audio_dir : str or None
         The audio folder (Raven tables beside the recordings are matched there).
+    ignored : collection of str
+        Audio paths left out of the run (rejected): their annotation tables are skipped.
+    notes : dict or None
+        Filled by :func:`window_rows` (``dropped``, ``agreement``), when given.
 
     Returns
     -------
@@ -177,7 +180,7 @@ def build_catalog(rows, facts, windows=None, labels=None, tables=(), audio_dir=N
     sort, events = ["id"], None
     if windows is not None:
         exact = {clip: entry["duration"] for clip, entry in zip(table["id"], entries)}
-        table, events = window_rows(table, exact, windows, labels or {}, tables, audio_dir)
+        table, events = window_rows(table, exact, windows, labels or {}, tables, audio_dir, ignored, notes)
         sort = ["id", "window"]
     table = table.sort_values(sort, kind="stable").reset_index(drop=True)
     labels = labels or {}
@@ -192,7 +195,7 @@ def build_catalog(rows, facts, windows=None, labels=None, tables=(), audio_dir=N
     return table, classes, splits.split_summary(counted), events
 
 
-def window_rows(table, durations, windows, labels, tables=(), audio_dir=None):
+def window_rows(table, durations, windows, labels, tables=(), audio_dir=None, ignored=(), notes=None):
     """One row per labelled window of every recording of ``table``.
 
     Parameters
@@ -206,9 +209,15 @@ def window_rows(table, durations, windows, labels, tables=(), audio_dir=None):
     labels : dict
         The ``labels:`` section; with ``from: annotations`` the windows are
         labelled by time boxes (:func:`annotations.window_labels`), otherwise
-        every window takes its recording's class.
-    tables, audio_dir
+        every window takes its recording's class; with ``background_ratio``
+        the background windows of the train split are sampled
+        (:func:`annotations.sample_background`, seeded by ``seed``, the split's).
+    tables, audio_dir, ignored
         See :func:`build_catalog`.
+    notes : dict or None
+        When given, with annotations: ``dropped``, the windows that lost a second
+        class to the one-class rule, and ``agreement``
+        (:func:`annotations.agreement_table`).
 
     Returns
     -------
@@ -223,10 +232,13 @@ def window_rows(table, durations, windows, labels, tables=(), audio_dir=None):
     prefix = (audio_dir.rstrip("/") + "/") if audio_dir else ""
     relpaths = [path[len(prefix) :] for path in table["audio_path"]]
     events = None
+    notes = {} if notes is None else notes
     if labels.get("from") == "annotations":
-        source = labels["annotations"] if labels.get("annotations") and os.path.isfile(labels["annotations"]) else "raven"
-        root = labels.get("annotations") or audio_dir
-        events = annotations.events_by_recording(relpaths, source, list(tables), root, labels["raven_column"])
+        source, root = annotations.annotation_source(labels, audio_dir)
+        left_out = [path[len(prefix) :] for path in ignored if path.startswith(prefix)]
+        events = annotations.events_by_recording(relpaths, source, list(tables), root, labels["raven_column"],
+                                                 left_out)
+        notes["agreement"] = annotations.agreement_table(events)
         annotations.check_durations(events, {rel: durations[clip] for rel, clip in zip(relpaths, table["id"])})
         if labels.get("multi_label"):
             annotations.check_multi_label_classes(events, labels.get("background"))
@@ -238,12 +250,26 @@ def window_rows(table, durations, windows, labels, tables=(), audio_dir=None):
             classes = [row["class"]] * len(bounds)
         else:
             classes = annotations.window_labels(bounds, events[rel], labels["min_overlap"], labels["background"],
-                                                labels.get("multi_label", False))
+                                                labels.get("multi_label", False), notes)
         for k, ((start, end), cls) in enumerate(zip(bounds, classes)):
             if cls is not None:
                 out.append({**row.to_dict(), "class": cls, "window": k, "start": round(start, 6), "end": round(end, 6)})
     rows = pd.DataFrame(out, columns=list(table.columns) + WINDOW_COLUMNS)
+    if events is not None and labels.get("background_ratio") is not None:
+        rows = sampled_background(rows, labels["background"], labels["background_ratio"], labels.get("seed", 0))
     return rows, None if events is None else annotations.event_table(events, dict(zip(relpaths, table["id"])))
+
+
+def sampled_background(rows, background, ratio, seed=0):
+    """``rows`` with the background windows of the train split sampled (:func:`annotations.sample_background`).
+
+    Val and test keep every window, so their metrics are measured on the windows as they come.
+    """
+    train = rows[rows["split"] == "train"]
+    keys = [f"{clip}#{k}" for clip, k in zip(train["id"], train["window"])]
+    keep = annotations.sample_background(list(train["class"]), keys, background, ratio, seed)
+    dropped = train.index[[not k for k in keep]]
+    return rows.drop(index=dropped).reset_index(drop=True)
 
 
 def rejected_table(rejected):
@@ -264,7 +290,7 @@ def late_rejections(facts):
 
 def main(rows, rejected, out, facts, windows=None, labels=None, tables=(), audio_dir=None, on_bad_audio="skip",
          log=None):
-    """Build and write the catalog, classes, split summary and rejected-files tables.
+    """Build and write the catalog, classes, split summary and rejected-files tables; return :func:`label_noise`.
 
     ``facts`` are the spectrogram jobs' file-facts files (``file_facts``): the
     audio facts of every file, and the files a job rejected
@@ -295,10 +321,15 @@ def write_catalog(rows, rejected, out, windows, labels, tables, audio_dir, facts
         raise ValueError(f"{path}: {reason}; fix or remove it, or set on_bad_audio: skip")
     rows = [row for row in rows if row[1] not in late]
     rejected = sorted(list(rejected) + [[path, reason] for path, reason in late.items()])
-    table, classes, summary, events = build_catalog(rows, facts, windows, labels, tables, audio_dir)
+    notes = {}
+    table, classes, summary, events = build_catalog(rows, facts, windows, labels, tables, audio_dir,
+                                                    [path for path, _ in rejected], notes)
     labelled = labels or {}
     for message in splits.class_warnings(one_row_per_class(table, labelled.get("multi_label"),
                                                            labelled.get("background"))):
+        print(f"warning: {message}", file=log)
+    said = label_noise(notes)
+    for message in said:
         print(f"warning: {message}", file=log)
     for name, frame in [
         ("catalog", table),
@@ -306,15 +337,31 @@ def write_catalog(rows, rejected, out, windows, labels, tables, audio_dir, facts
         ("summary", summary),
         ("rejected", rejected_table(rejected)),
         ("events", events),
+        ("agreement", notes.get("agreement")),
     ]:
-        if frame is None:
+        if frame is None or name not in out.keys():
             continue
         write_csv(frame, out[name])
+    return said
+
+
+def label_noise(notes):
+    """What the catalog tells the run about its annotations (:func:`window_rows`' notes): lines of text."""
+    dropped = notes.get("dropped", 0)
+    if not dropped:
+        return []
+    return [
+        f"labels: {dropped} windows overlap events of two or more classes by min_overlap and keep only the class "
+        "that overlaps them most; labels.multi_label: true keeps every class (docs/windows.md)"
+    ]
 
 
 def run_rule(input, output, params, log):
-    """The body of rule ``catalog`` (``rules/catalog.smk``): its named fields, handed to :func:`main`."""
-    main(
+    """The body of rule ``catalog`` (``rules/catalog.smk``): its named fields, handed to :func:`main`.
+
+    Returns the lines of :func:`label_noise`, for the run's log.
+    """
+    return main(
         params.files,
         params.rejected,
         output,

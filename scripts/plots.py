@@ -158,3 +158,32 @@ if "snakemake" in globals():
         plot_pr_curves(snakemake.input[0], snakemake.output[0], f"{branch} branch: precision-recall per class")
     else:
         plot_confusion(snakemake.input[0], snakemake.output[0], f"{branch} branch: confusion matrix")
+
+
+def plot_per_hour(per_hour, out_png, title="", max_sites=12):
+    """Detections per hour of each class, one panel per site (``detections.per_hour``'s table).
+
+    Without start times (``hour`` empty) the panels show each class's total instead. At most ``max_sites``
+    panels (the sites with most detections).
+    """
+    sites = per_hour.groupby("site")["detections"].sum().sort_values(ascending=False).index[:max_sites].tolist()
+    fig, axes = plt.subplots(max(1, len(sites)), 1, figsize=(9, 0.5 + 2.2 * max(1, len(sites))), squeeze=False)
+    for ax, site in zip(axes[:, 0], sites or [None]):
+        rows = per_hour[per_hour["site"] == site] if site is not None else per_hour.iloc[0:0]
+        timed = rows[rows["hour"] != ""]
+        if len(timed):
+            for label, part in timed.groupby("class"):
+                ax.plot(pd.to_datetime(part["hour"]), part["detections"], marker="o", label=short_label(label))
+            ax.set_ylabel("detections per hour")
+            ax.legend(fontsize=8)
+        elif len(rows):
+            totals = rows.groupby("class")["detections"].sum()
+            ax.bar([short_label(c) for c in totals.index], totals.to_numpy())
+            ax.set_ylabel("detections (no start time)")
+        else:
+            ax.text(0.5, 0.5, "no detections", ha="center", va="center", transform=ax.transAxes)
+        ax.set_title(short_label(site) if site else "")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.autofmt_xdate()
+    save_figure(fig, out_png)

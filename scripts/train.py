@@ -5,7 +5,8 @@ Writes the model (``results/model_{branch}.keras``), its provenance
 versions, git commit, manifest hash, classes, input shape, and the thread
 count and CPU it trained with), the training
 history, metrics per split (the CNN's, the baseline's beside them, and the
-epoch kept with the seconds per epoch), the test confusion matrix and the
+epoch kept with the seconds per epoch), each author's and recording's score
+beside the pooled one (``per_group.csv``), the test confusion matrix and the
 misclassified files. The input normaliser, when enabled, is fitted on the training split
 only and saved inside the model.
 """
@@ -366,7 +367,9 @@ def evaluate(model, data, batch_size, events=None, background=None):
     precision and ROC-AUC and macro and micro mAP (``background``, a class
     of single-label windows, left out), and for windows labelled by
     annotations (``events``: id, start, end, class of every annotated event)
-    the test split's event-level precision and recall.
+    the test split's event-level precision and recall; every split's metrics
+    also per author and, for windows, per recording (``per_author``,
+    ``per_recording``: :func:`evaluation.per_group`).
 
     Returns
     -------
@@ -455,7 +458,11 @@ def run_advice(model, data, training, metrics, thresholds=None):
 
 
 def main(branch, data_path, stack, channels, training, config, repo, threads, out, events_path=None):
-    """Train, evaluate and write every output of one branch, the baseline's metrics beside the CNN's."""
+    """Train, evaluate and write every output of one branch, the baseline's metrics beside the CNN's.
+
+    ``out["per_group"]`` gets every author's (and recording's) score beside the pooled one, worst first
+    (:func:`evaluation.group_table`).
+    """
     data = loaders.load_branch(branch, data_path, stack, channels)
     background = (config.get("labels") or {}).get("background")
     events = read_csv(events_path, dtype={"id": str, "class": str}, keep_default_na=False) if events_path else None
@@ -477,6 +484,7 @@ def main(branch, data_path, stack, channels, training, config, repo, threads, ou
     write_csv(confusion, out["confusion"], index=True)
     write_csv(wrong, out["misclassified"])
     write_csv(scores, out["scores"])
+    write_csv(evaluation.group_table(metrics, EVALUATED), out["per_group"])
     record = provenance(branch, data, data_path, config, repo, threads)
     if thresholds is not None:
         record["thresholds"] = metrics["thresholds"]

@@ -322,9 +322,27 @@ def crash_reason(exitcode):
     return f"the decoder crashed (worker exited with code {exitcode})"
 
 
-def timeout_reason(file_timeout):
-    """The reason given for a file whose decoding took longer than ``file_timeout`` seconds."""
-    return f"the decoder took longer than {file_timeout:g} s (file_timeout); its worker was killed"
+def file_limit(file_timeout, seconds=None):
+    """Seconds one file may take: ``file_timeout`` per minute of its audio, and at least ``file_timeout``.
+
+    A recording of an hour may take 60 times what a clip may, so a time limit
+    that catches a hung decoder on clips does not kill the work on long
+    recordings (``seconds``: the file's length from its header; None counts
+    as a clip).
+
+    Examples
+    --------
+    >>> file_limit(300), file_limit(300, 30.0), file_limit(300, 3600.0)
+    (300.0, 300.0, 18000.0)
+    """
+    return float(file_timeout) * max(1.0, float(seconds or 0.0) / 60.0)
+
+
+def timeout_reason(limit, file_timeout=None):
+    """The reason given for a file whose work took longer than ``limit`` seconds (:func:`file_limit`)."""
+    file_timeout = limit if file_timeout is None else file_timeout
+    return (f"reading and computing it took longer than {limit:g} s (file_timeout: {file_timeout:g} s per minute of "
+            "audio, at least that per file), a hung decoder or a very slow disk; its worker was killed")
 
 
 def _alone(send, job, settings, windows, work, death_watch):
@@ -349,8 +367,8 @@ def _next_message(receive, timeout, late):
         return "crashed", None
 
 
-def compute_alone(job, settings, windows, work, file_timeout, start_timeout=600):
-    """One file in a fresh worker process, which is killed after ``file_timeout`` seconds of work.
+def compute_alone(job, settings, windows, work, file_timeout, start_timeout=600, limit=None):
+    """One file in a fresh worker process, which is killed after ``limit`` (default ``file_timeout``) seconds of work.
 
     The clock starts when the worker is ready: its start-up (a fork server's
     imports on a busy machine) does not count, up to ``start_timeout`` seconds.
@@ -380,7 +398,8 @@ def compute_alone(job, settings, windows, work, file_timeout, start_timeout=600)
     try:
         message = _next_message(receive, start_timeout, f"no worker process started within {start_timeout:g} s")
         if message[0] == "ready":
-            message = _next_message(receive, file_timeout, timeout_reason(file_timeout))
+            limit = file_timeout if limit is None else limit
+            message = _next_message(receive, limit, timeout_reason(limit, file_timeout))
     finally:
         receive.close()
     if message[0] == "late":
@@ -394,16 +413,20 @@ def compute_alone(job, settings, windows, work, file_timeout, start_timeout=600)
     return (job[0], value) if kind == "late" else value
 
 
-def compute_one_at_a_time(jobs, settings, windows, work, file_timeout):
+def compute_one_at_a_time(jobs, settings, windows, work, file_timeout, seconds=None):
     """Every file of ``jobs`` in a fresh worker process of its own (:func:`compute_alone`), in order.
+
+    ``seconds`` (audio path → length) scales each file's time limit (:func:`file_limit`).
 
     Returns
     -------
     tuple of (str, str) or None
         The first file's problem, after which nothing more is computed, or ``None``.
     """
+    seconds = seconds or {}
     for job in jobs:
-        problem = compute_alone(job, settings, windows, work, file_timeout)
+        limit = file_limit(file_timeout, seconds.get(job[0]))
+        problem = compute_alone(job, settings, windows, work, file_timeout, limit=limit)
         if problem is not None:
             return problem
     return None
@@ -413,8 +436,10 @@ def compute_one_at_a_time(jobs, settings, windows, work, file_timeout):
 UNFINISHED = object()
 
 
-def _results(pool, futures, parts, file_timeout):
-    """The result of each chunk, or :data:`UNFINISHED`; a chunk waits at most its files × ``file_timeout``.
+def _results(pool, futures, parts, file_timeout, seconds=None):
+    """The result of each chunk, or :data:`UNFINISHED`; a chunk waits at most the sum of its files' limits.
+
+    A file's limit is :func:`file_limit` of its length (``seconds``: audio path → seconds).
 
     A chunk out of time tears the pool down (its workers killed); a broken pool
     is dropped. Either way the next job starts a new pool.
@@ -422,7 +447,8 @@ def _results(pool, futures, parts, file_timeout):
     out = []
     for future, part in zip(futures, parts):
         try:
-            out.append(future.result(timeout=len(part) * file_timeout))
+            out.append(future.result(timeout=sum(file_limit(file_timeout, (seconds or {}).get(job[0]))
+                                                 for job in part)))
         except concurrent.futures.TimeoutError:
             _drop_pool(pool, kill=True)
             out.append(UNFINISHED)
@@ -432,7 +458,7 @@ def _results(pool, futures, parts, file_timeout):
     return out
 
 
-def process_files(jobs, settings, cores, windows=None, file_timeout=None, work=process_one):
+def process_files(jobs, settings, cores, windows=None, file_timeout=None, work=process_one, seconds=None):
     """Compute every ``(audio, outputs)`` of ``jobs``, on the pool where it helps.
 
     Parameters
@@ -448,11 +474,15 @@ def process_files(jobs, settings, cores, windows=None, file_timeout=None, work=p
         Fixed windows of long recordings (the ``windows:`` section), or
         ``None`` for one clip per file.
     file_timeout : float or None
-        Seconds a file may take on the pool (``file_timeout``; ``None``: the
-        schema's default). A chunk of files waits at most its files times
-        this; then its workers are killed and its files retried one at a time.
+        Seconds a file may take on the pool per minute of its audio, at least
+        this per file (``file_timeout``; ``None``: the schema's default;
+        :func:`file_limit`). A chunk of files waits at most the sum of its
+        files' limits; then its workers are killed and its files retried one
+        at a time.
     work : callable
         The per-file function (see :func:`compute`).
+    seconds : dict or None
+        Audio path → its length in seconds (from its header), for the limits; a file not in it counts as a clip.
 
     Returns
     -------
@@ -477,11 +507,11 @@ def process_files(jobs, settings, cores, windows=None, file_timeout=None, work=p
         return compute(jobs, settings, windows, work)
     except RuntimeError:  # the pool broke, or was torn down by another job: the rest go one at a time
         _drop_pool(pool)
-    results = _results(pool, futures, parts, file_timeout)
+    results = _results(pool, futures, parts, file_timeout, seconds)
     results += [UNFINISHED] * (len(parts) - len(results))
     for part, result in zip(parts, results):
         if result is UNFINISHED:  # never in this process: a crash here would take Snakemake down
-            result = compute_one_at_a_time(part, settings, windows, work, file_timeout)
+            result = compute_one_at_a_time(part, settings, windows, work, file_timeout, seconds)
         if result is not None:
             return result
     return None
@@ -514,7 +544,7 @@ def as_list(paths):
 
 
 def run_job(audio, outputs, settings, log, cores, windows=None, file_timeout=None, on_bad_audio="fail",
-            on_silent="keep", image=None, progress=None, facts=None, channels=1):
+            on_silent="keep", image=None, progress=None, facts=None, channels=1, seconds=None):
     """The body of a spectrogram job: every output of every file, one computation each.
 
     Called by the spectrogram rules (``rules/spectrogram.smk``) in a thread of
@@ -545,7 +575,7 @@ def run_job(audio, outputs, settings, log, cores, windows=None, file_timeout=Non
     windows : dict or None
         See :func:`process_files`.
     file_timeout : float or None
-        Seconds a file may take (``file_timeout``); see :func:`process_files`.
+        Seconds a file may take per minute of audio (``file_timeout``); see :func:`process_files`.
     on_bad_audio : {'fail', 'skip'}
         What an unusable file does to the job.
     on_silent : {'keep', 'skip'}
@@ -561,6 +591,8 @@ def run_job(audio, outputs, settings, log, cores, windows=None, file_timeout=Non
         rejections, audio facts and shapes, which the catalog and manifests read).
     channels : int
         Channels per spectrogram array (for the shapes of the facts).
+    seconds : dict or None
+        Audio path → length in seconds: a long recording's time limit grows with it (:func:`file_limit`).
 
     Raises
     ------
@@ -578,7 +610,7 @@ def run_job(audio, outputs, settings, log, cores, windows=None, file_timeout=Non
     pending = [(file, {form: paths[form][i] for form in paths}) for i, file in enumerate(files)]
     notes = []
     while pending:
-        problem = process_files(pending, settings, cores or 1, windows, file_timeout, work=work)
+        problem = process_files(pending, settings, cores or 1, windows, file_timeout, work=work, seconds=seconds)
         if problem is None:
             break
         bad, reason = problem

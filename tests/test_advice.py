@@ -151,7 +151,7 @@ def test_a_run_whose_cnn_does_not_beat_the_baseline_logs_and_writes_the_advice(t
     manifest.write_text("id\n")
     out = {name: str(tmp_path / "npy" / f"{name}.{ext}") for name, ext in (
         ("history", "csv"), ("metrics", "json"), ("confusion", "csv"), ("misclassified", "csv"), ("scores", "csv"),
-        ("provenance", "json"), ("model", "keras"))}
+        ("provenance", "json"), ("model", "keras"), ("per_group", "csv"))}
     train.main("npy", str(manifest), None, "mono", tiny_training(epochs=1), {"spectrogram": {}}, str(tmp_path), None,
                out)
     log = capsys.readouterr().err

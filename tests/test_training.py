@@ -226,7 +226,7 @@ def test_predict_rule_runs_only_prediction(demo, tmp_path):
         shutil.copy(wav, folder / wav.name)
     (demo / "predict.yaml").write_text(f"predict:\n  field: {folder}\n")
     rules, _ = planned(demo, "results/predictions/field.csv", "--configfile", "predict.yaml")
-    assert set(rules) == {"predict"}
+    assert set(rules) == {"predict", "predictions"}  # one job per batch of recordings, and their aggregate
     run(demo, "results/predictions/field.csv", "--cores", "2", "--configfile", "predict.yaml")
     table = pd.read_csv(demo / "results" / "predictions" / "field.csv")
     assert len(table) == 3 and {"file", "predicted", "probability", "p_clicks"} <= set(table.columns)

@@ -146,6 +146,13 @@ def test_a_single_label_run_writes_the_tables_it_wrote_before_multi_label_existe
     assert digests == SINGLE_LABEL_TABLES
 
 
+def test_a_new_detection_threshold_reruns_prediction_only(windowed):
+    work, _, _ = windowed
+    (work / "threshold.yaml").write_text("windows: {length: 1.0, hop: 0.5, last: pad, threshold: 0.9}\n")
+    rules, ids = planned(work, "results/predictions/fresh.csv", "--configfile", "test.yaml", "threshold.yaml")
+    assert set(rules) == {"predict", "predictions"} and not ids  # no spectrogram, catalog or model
+
+
 def test_detections_of_a_new_recording(windowed):
     work, _, fresh = windowed
     table = pd.read_csv(work / "results" / "predictions" / "fresh.csv")

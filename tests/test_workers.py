@@ -157,6 +157,21 @@ def test_a_hanging_decoder_is_killed_and_named(fresh, tmp_path):
     assert gone(pid), "the stuck worker was not killed"
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+def test_a_long_recording_gets_time_in_proportion_to_its_audio(fresh, tmp_path):
+    """file_timeout counts per minute of audio: 4 s of work passes for a recording of 10 minutes (limit 10 s at
+    1 s per minute) and is killed, naming the limit, for a clip (limit 1 s)."""
+    (tmp_path / "warm").mkdir()
+    assert workers.process_files(clips(tmp_path / "warm", 2), SETTINGS, cores=2) is None  # start-up is not work
+    jobs = clips(tmp_path, 2)
+    work = functools.partial(fake_decoders.slow_on, "c1.wav", 4.0)
+    long = {jobs[1][0]: 600.0}
+    assert workers.process_files(jobs, SETTINGS, cores=2, file_timeout=1, work=work, seconds=long) is None
+    audio, reason = workers.process_files(jobs, SETTINGS, cores=2, file_timeout=1, work=work)
+    assert (audio, reason) == (jobs[1][0], workers.timeout_reason(1))
+    assert workers.file_limit(1, 600.0) == 10.0 and "per minute of audio" in reason
+
+
 def test_crash_reasons_name_the_signal():
     assert workers.crash_reason(-9).startswith("the decoder crashed (worker killed by signal 9, SIGKILL")
     assert workers.crash_reason(3) == "the decoder crashed (worker exited with code 3)"

@@ -17,6 +17,7 @@ SHARED = ROOT.parent / "shared"
 FSDD = SHARED / "data" / "fsdd" / "recordings"
 COPIED = ["Snakefile", "config.yaml", "rules", "scripts", "schemas", "profiles", "envs", "examples", "report"]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+FULL_JOB_INFO = "SPECTROGRAM_FULL_JOB_INFO"
 
 
 def copy_workflow(dest):
@@ -37,6 +38,9 @@ def copy_workflow(dest):
 # An unreadable configuration makes it fail at once; a real SLURM_CONF of the developer is kept.
 ENV = dict(os.environ)
 ENV.setdefault("SLURM_CONF", os.devnull)
+# The tests read every job's outputs from what Snakemake prints (jobs_in): print the lists whole
+# (scripts/job_info.py cuts them otherwise; tests/test_style.py checks the cut output).
+ENV[FULL_JOB_INFO] = "1"
 
 
 def start(workdir, *args):
