@@ -130,21 +130,24 @@ def test_plan_rejects_bad_n(bad):
         dd.demo_plan(bad)
 
 
-def test_plan_needs_stdlib_only_and_no_hash_seed(plan):
-    """demo_plan runs without numpy/soundfile and is independent of PYTHONHASHSEED."""
+def stdlib_only(call, hash_seed):
+    """What ``m.{call}`` gives as JSON in a fresh Python without numpy and soundfile, with another hash seed."""
     code = (
         "import sys, json, importlib.util\n"
         "sys.modules['numpy'] = None\n"
         "sys.modules['soundfile'] = None\n"
         f"spec = importlib.util.spec_from_file_location('demo_data', {str(SCRIPT)!r})\n"
         "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
-        "print(json.dumps(m.demo_plan()))\n"
+        f"print(json.dumps(m.{call}))\n"
     )
-    env = dict(os.environ, PYTHONHASHSEED="12345")
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
-    ).stdout
-    assert json.loads(out) == plan
+    env = dict(os.environ, PYTHONHASHSEED=str(hash_seed))
+    return json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                                     check=True).stdout)
+
+
+def test_plan_needs_stdlib_only_and_no_hash_seed(plan):
+    """demo_plan runs without numpy/soundfile and is independent of PYTHONHASHSEED."""
+    assert stdlib_only("demo_plan()", 12345) == plan
 
 
 # ---------------------------------------------------------------------------
@@ -453,17 +456,8 @@ def test_overlap_plan_names_and_determinism():
 
 
 def test_overlap_plan_needs_stdlib_only_and_no_hash_seed():
-    code = (
-        "import sys, json, importlib.util\n"
-        "sys.modules['numpy'] = None\n"
-        "sys.modules['soundfile'] = None\n"
-        f"spec = importlib.util.spec_from_file_location('demo_data', {str(SCRIPT)!r})\n"
-        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
-        "print(json.dumps(m.soundscape_plan(overlap=True) + m.soundscape_plan(heldout=True, overlap=True)))\n"
-    )
-    env = dict(os.environ, PYTHONHASHSEED="4242")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
-    assert json.loads(out) == json.loads(json.dumps(_chorus_plans()))
+    call = "soundscape_plan(overlap=True) + m.soundscape_plan(heldout=True, overlap=True)"
+    assert stdlib_only(call, 4242) == json.loads(json.dumps(_chorus_plans()))
 
 
 @pytest.mark.parametrize("entry", _chorus_plans(), ids=lambda e: e["relpath"])

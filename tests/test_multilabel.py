@@ -9,28 +9,16 @@ import pytest
 
 import loaders
 import predict
+from test_windows_workflow import CONFIG as WINDOWS_CONFIG
 from test_windows_workflow import recording
 from workflow import copy_workflow, run
 
 CLASSES = ["jay", "owl"]  # label columns in class-id order
-CONFIG = """\
-audio_dir: {audio_dir}
-files_per_job: 4
-labels:
-  from: annotations
-  pattern: '^(?P<author>[a-z]+)_'
-  min_overlap: 0.5
-  background: quiet
-  multi_label: true
-windows: {{length: 1.0, hop: 0.5, last: pad}}
-spectrogram: {{sr: 16000, n_mels: 24, n_fft: 512, hop_length: 256}}
-split:
-  by: author
-  fractions: {{train: 1.0, val: 0.0, test: 0.0}}
-  assign: {{val: [bob], test: [cyd]}}
-training: {{epochs: 3, min_steps: 0, conv_blocks: 1, filters: 4, dense_units: 8, early_stopping_patience: 0}}
-predict: {{fresh: {fresh}}}
-"""
+CONFIG = (  # the windowed test's configuration, with several classes per window
+    WINDOWS_CONFIG.replace("files_per_job: 1\n", "files_per_job: 4\n")
+    .replace("  background: quiet\n", "  background: quiet\n  multi_label: true\n")
+    .replace("epochs: 2,", "epochs: 3,")
+)
 # Calls that overlap a call of the other class, a call alone, and quiet stretches.
 EVENTS = [[(0.6, 1.6, "owl"), (1.0, 2.0, "jay"), (3.0, 3.6, "owl"), (4.6, 5.4, "jay")],
           [(0.4, 1.2, "jay"), (2.2, 3.4, "owl"), (2.6, 3.2, "jay"), (5.0, 5.6, "owl")]]
