@@ -144,8 +144,9 @@ def test_report_pages_of_the_demo_run(demo_trained):
     summary = (results / "report" / "split_summary.html").read_text()
     assert summary.count("<tr>") == len(pd.read_csv(results / "split_summary.csv")) + 1
     comparison = (results / "report" / "branch_comparison.html").read_text()
-    # scores: header + npy/png x test/holdout; training: header + npy/png
-    assert comparison.count("<tr>") == 5 + 3 and "baseline accuracy" in comparison and "epoch kept" in comparison
+    # scores: header + npy/png x test/holdout; training: header + npy/png; groups: header + npy/png x the test recorder
+    assert comparison.count("<tr>") == 5 + 3 + 3 and "baseline accuracy" in comparison and "epoch kept" in comparison
+    assert "strait" in comparison  # the test split's one author, beside the pooled score
     with Image.open(results / "figures" / "gallery.png") as img:
         assert img.width > 600 and img.height > 5 * 150  # 5 classes, one row each
 
