@@ -186,7 +186,7 @@ def screen(audio_dir, relpaths):
             functools.partial(audio_io.check_audio, min_duration=shortest),
             cache_path="results/.audio_checks.csv",
             version=f"{code_digest('audio_io.py', 'discovery.py')}-{shortest}-{os.path.realpath(audio_dir)}",
-            measure=scale.header_facts,
+            measure=audio_io.header_facts,
             measured=DURATIONS,
             digests=CONTENT,
             rates=RATES,
@@ -608,15 +608,14 @@ def audio_content(wildcards):
     return CONTENT[CLIPS[wildcards.id]]
 
 
+@functools.cache
 def job_resources(clips):
-    """Cluster runtime (minutes) and mem_mb of a spectrogram job of ``clips``, from the audio they hold.
+    """Cluster runtime (minutes) and mem_mb of a spectrogram job of ``clips`` (a tuple), from the audio they hold.
 
     batches.job_resources sizes them by seconds of audio and the size of the longest file's
     arrays; batch_resources in the configuration overrides either for every job (one setting,
-    where --set-resources would need each generated rule's name).
+    where --set-resources would need each generated rule's name). Worked out once per job.
     """
-    import scale
-
     seconds = [SECONDS.get(clip, 0.0) for clip in clips]
     longest = max(clips, key=lambda clip: SECONDS.get(clip, 0.0))
     array_bytes = scale.estimate(
@@ -636,7 +635,7 @@ def job_resources(clips):
 
 def file_job_resources(key):
     """A resource of a one-file spectrogram job (files_per_job: 1), as a function of its ``{id}``."""
-    return lambda wildcards: job_resources([wildcards.id])[key]
+    return lambda wildcards: job_resources((wildcards.id,))[key]
 
 
 def spectrogram_rules():
@@ -674,7 +673,7 @@ def spectrogram_rules():
             },
             f"logs/spectrogram/{batch}.log",
             BATCH_DIGESTS[batch],
-            job_resources(clips),
+            job_resources(tuple(clips)),
         )
         for batch, clips in BATCHES.items()
     ]

@@ -198,15 +198,26 @@ def audio_duration(path):
         raise AudioError(f"cannot decode audio: {_decode_reason(path, err)}") from err
 
 
-def header_seconds(path):
-    """Length of an audio file in seconds from its header alone, or ``None`` when the header does not say."""
+def header_facts(path):
+    """Length in seconds and sample rate of an audio file from its header alone: ``(seconds, rate)``.
+
+    ``(None, None)`` when the header does not say (e.g. formats libsndfile cannot read). The
+    ``measure`` of ``discovery.check_files``, which remembers both with each file's check.
+    """
     import soundfile
 
     try:
         info = soundfile.info(path)
     except Exception:  # noqa: BLE001 - e.g. formats libsndfile cannot read
-        return None
-    return info.frames / info.samplerate if info.samplerate > 0 else None
+        return None, None
+    if info.samplerate <= 0:
+        return None, None
+    return info.frames / info.samplerate, int(info.samplerate)
+
+
+def header_seconds(path):
+    """Length of an audio file in seconds from its header alone, or ``None`` when the header does not say."""
+    return header_facts(path)[0]
 
 
 def audio_facts(path):

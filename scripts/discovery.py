@@ -262,7 +262,7 @@ def check_files(audio_dir, relpaths, probe, cache_path=None, version="", measure
     measure : callable or None
         ``measure(path)`` → length in seconds (or ``None``) of a usable file,
         remembered with the check (e.g. ``audio_io.header_seconds``); or
-        ``(seconds, sample_rate)`` (e.g. ``scale.header_facts``), both remembered.
+        ``(seconds, sample_rate)`` (e.g. ``audio_io.header_facts``), both remembered.
     measured : dict or None
         Filled with relative path → seconds for the usable files, when
         ``measure`` is given.

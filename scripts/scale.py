@@ -1,14 +1,13 @@
 """Rates and sizes of a run, worked out at parse time from the audio files' headers.
 
-- :func:`header_facts` reads a file's length and sample rate from its header
-  (remembered with the file checks, ``discovery.check_files``);
 - :func:`rate_problem` and :func:`rate_warning` say, before any job, that
   files of different rates cannot share ``spectrogram.sr: null``, and that
   files recorded far above ``spectrogram.sr`` lose their high frequencies;
 - :func:`estimate` counts the examples (clips or windows) the run makes and
   the bytes each branch writes for them, and :func:`estimate_line` says it.
 
-numpy only (``soundfile`` for the headers, ``audio_processing`` for a PNG's size).
+Standard library (``audio_processing`` for a PNG's size); the rates and lengths come from the files'
+headers (``audio_io.header_facts``, remembered with the file checks, ``discovery.check_files``).
 """
 
 #: Bytes per pixel of an 8-bit grayscale PNG of a spectrogram, roughly: spectrograms hold noise, which
@@ -16,22 +15,6 @@ numpy only (``soundfile`` for the headers, ``audio_processing`` for a PNG's size
 PNG_BYTES_PER_PIXEL = 0.8
 #: A file recorded at this many times ``spectrogram.sr`` or more is said to be far above it.
 FAR_ABOVE = 2
-
-
-def header_facts(path):
-    """Length in seconds and sample rate of an audio file from its header: ``(seconds, rate)``, or ``(None, None)``.
-
-    The ``measure`` of ``discovery.check_files``, which remembers both with each file's check.
-    """
-    import soundfile
-
-    try:
-        info = soundfile.info(path)
-    except Exception:  # noqa: BLE001 - e.g. formats libsndfile cannot read: the header does not say
-        return None, None
-    if info.samplerate <= 0:
-        return None, None
-    return info.frames / info.samplerate, int(info.samplerate)
 
 
 def rate_problem(rates, sr):
