@@ -182,7 +182,11 @@ def at(start, seconds):
 
 
 def raven_time(start, seconds):
-    """Raven Pro's ``Begin Date Time`` (``2024/05/01 05:30:01.500``) of ``seconds`` after ``start`` (ISO 8601).
+    """The ``Begin Date Time`` of a Raven table (``2024/05/01 05:30:01.500``) ``seconds`` after ``start`` (ISO 8601).
+
+    Raven Pro's own tables write the same fields unpadded, with two spaces before the time
+    (``2019/9/16  6:12:54.041``); the zero-padded form is read alike by Raven and by parsers that split
+    date and time on whitespace, and it sorts as text.
 
     Examples
     --------

@@ -119,6 +119,19 @@ def test_raven_begin_file_and_file_offset(tmp_path):
     assert [(e["start"], e["end"]) for e in grouped["x/a.wav"]] == [(2.0, 3.0)]
 
 
+def test_a_table_with_raven_pros_own_date_columns_is_read(tmp_path):
+    """Raven Pro writes dates unpadded with two spaces before the time (``2019/9/16  6:12:54.041``, seen in a real
+    AMAR table); such columns are carried along, not parsed, so they never break a table."""
+    table = tmp_path / "rec.Table.1.selections.txt"
+    table.write_text(
+        "Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tBegin Date\tBegin Clock Time\tBegin Date Time\t"
+        "Annotation\n"
+        "1\tSpectrogram 1\t1\t6.041\t9.226\t2019/9/16\t6:12:54.041\t2019/9/16  6:12:54.041\tgrunt\n"
+    )
+    grouped = annotations.events_by_recording(["rec.wav"], "raven", [str(table)], str(tmp_path))
+    assert [(e["start"], e["end"], e["class"]) for e in grouped["rec.wav"]] == [(6.041, 9.226, "grunt")]
+
+
 def test_annotation_csv(tmp_path):
     table = tmp_path / "boxes.csv"
     table.write_text("path,start,end,class\nsite/rec.wav,1.2,1.8,owl\nsite/rec.wav,3.9,5.0,jay\n")
