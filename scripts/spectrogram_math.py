@@ -530,3 +530,149 @@ def _pool_coordinates(coords, factor):
     """Coordinates of pooled rows or frames: the mean of each whole block (as :func:`pool`)."""
     n = len(coords) // factor
     return np.asarray(coords[: n * factor], dtype=float).reshape(n, factor).mean(axis=1)
+
+
+# --- Axes of the saved arrays (the manifests' axes files) ---
+
+
+def spectrogram_rate(file_rate, settings):
+    """The sample rate, Hz, a file's spectrogram is computed at: ``settings['sr']``, or the file's own rate.
+
+    Parameters
+    ----------
+    file_rate : int
+        The original file's sample rate.
+    settings : dict
+        Spectrogram settings (only ``sr`` is read; ``None`` keeps each file's rate).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> spectrogram_rate(44100, {"sr": 16000}), spectrogram_rate(44100, {"sr": None})
+    (16000, 44100)
+    """
+    return int(settings["sr"] if settings["sr"] is not None else file_rate)
+
+
+def frame_count(seconds, sr, settings):
+    """Columns of the array of a clip of ``seconds`` at ``sr`` (after ``time_pool``).
+
+    Counted by the computation itself (:func:`spectrogram_from_audio` of that
+    much silence), so the STFT's centring, several ``resolutions`` and pooling
+    count exactly as they do for a real clip.
+
+    Parameters
+    ----------
+    seconds : float
+        Length of the clip (``duration``, or the windows' ``length``).
+    sr : int
+        Sample rate of the spectrogram.
+    settings : dict
+        Complete spectrogram settings.
+
+    Returns
+    -------
+    int
+    """
+    silence = np.zeros(int(round(seconds * sr)), dtype=np.float32)
+    return spectrogram_from_audio(silence, sr, {**settings, "duration": seconds}).shape[1]
+
+
+def resampled_coordinates(coords, n):
+    """The coordinates of the ``n`` pixels that a resize draws from samples at ``coords`` (a row or a column).
+
+    Pillow's resize centres output pixel ``j`` at input position
+    ``(j + 0.5) * m / n - 0.5`` (``m`` input samples), whatever the filter; its
+    coordinate is interpolated linearly between the two nearest samples
+    (extrapolated linearly past the ends). ``n == m`` returns ``coords``.
+
+    Parameters
+    ----------
+    coords : array_like
+        Coordinate (Hz, seconds) of each input sample, in order.
+    n : int
+        Pixels after resizing.
+
+    Returns
+    -------
+    np.ndarray
+        float64 ``(n,)``.
+
+    Examples
+    --------
+    >>> resampled_coordinates([0.0, 1.0, 2.0, 3.0], 2).tolist()
+    [0.5, 2.5]
+    >>> resampled_coordinates([0.0, 10.0], 4).tolist()
+    [-2.5, 2.5, 7.5, 12.5]
+    """
+    coords = np.asarray(coords, dtype=np.float64)
+    m = len(coords)
+    if n == m or m == 1:
+        return np.resize(coords, n)
+    position = (np.arange(n) + 0.5) * m / n - 0.5
+    low = np.clip(np.floor(position).astype(int), 0, m - 2)
+    weight = position - low
+    return coords[low] * (1.0 - weight) + coords[low + 1] * weight
+
+
+def axes(sr, settings, seconds=None, size=None):
+    """Frequency and time axes of the saved spectrograms of one sample rate (what an axes file holds per rate).
+
+    The same for every channel (audio channels and ``resolutions`` share one
+    grid: :func:`regrid`). Frequencies are those of :func:`frequencies` (mel:
+    the centre of each filter, ``librosa.mel_frequencies``; linear: the STFT
+    bins kept by ``fmin``/``fmax``); times those of :func:`frame_times`, from
+    the start of the example. A PNG drawn at another size (``size``) has the
+    coordinates of its pixels' centres (:func:`resampled_coordinates`).
+
+    Parameters
+    ----------
+    sr : int
+        The spectrogram's sample rate (:func:`spectrogram_rate`).
+    settings : dict
+        Complete spectrogram settings.
+    seconds : float or None
+        Length of every example (``duration``, or the windows' ``length``);
+        ``None``: natural lengths, so no list of times.
+    size : callable or None
+        For a PNG: array shape ``(n_freq, n_frames)`` → image ``(height,
+        width)`` per channel (``audio_processing.image_size`` with the
+        ``image:`` settings); ``None`` for the arrays themselves.
+
+    Returns
+    -------
+    dict
+        ``sample_rate``; ``fmin_hz``, ``fmax_hz`` (the band kept);
+        ``frequency_hz`` (one per row, low to high); ``time_s`` (one per
+        column, or ``None`` at natural lengths); ``seconds_per_column`` and
+        ``first_column_s`` (column ``t`` is at ``first_column_s + t *
+        seconds_per_column``; ``None`` at natural lengths when the image is
+        resized along time, as each file's width then has its own spacing).
+    """
+    freqs = frequencies(sr, settings)
+    step = settings["hop_length"] * settings["time_pool"] / float(sr)
+    first = float(frame_times(1, sr, settings)[0])
+    times = None
+    if seconds is not None:
+        times = frame_times(frame_count(seconds, sr, settings), sr, settings)
+    if size is not None:
+        n_freq, n_frames = len(freqs), len(times) if times is not None else None
+        height, width = size((n_freq, n_frames or 1000))
+        freqs = resampled_coordinates(freqs, height)
+        if times is not None:
+            times = resampled_coordinates(times, width)
+            step, first = step * n_frames / width, float(times[0])
+        elif width != 1000 or size((n_freq, 1001))[1] != 1001:  # the image does not keep every width
+            step = first = None
+    return {
+        "sample_rate": int(sr),
+        "fmin_hz": float(settings["fmin"]),
+        "fmax_hz": float(_fmax(sr, settings)),
+        "frequency_hz": freqs.tolist(),
+        "time_s": None if times is None else times.tolist(),
+        "seconds_per_column": step,
+        "first_column_s": first,
+    }

@@ -27,11 +27,13 @@ def test_an_error_in_a_job_of_the_snakemake_process_goes_to_its_log_and_on(tmp_p
 def test_manifest_rule_body_reads_the_named_fields_and_logs_a_missing_catalog(tmp_path):
     log = tmp_path / "manifest.log"
     job = types.SimpleNamespace(catalog=str(tmp_path / "absent.csv"), facts=[])
-    params = types.SimpleNamespace(folder=str(tmp_path / "specs"), suffix=".npy", branch="npy")
+    params = types.SimpleNamespace(folder=str(tmp_path / "specs"), suffix=".npy", branch="npy", spectrogram={},
+                                   image=None, windows=None)
+    output = types.SimpleNamespace(manifest=str(tmp_path / "final_specs.csv"), axes=str(tmp_path / "final_specs.axes.json"))
     with pytest.raises(FileNotFoundError):
-        make_manifest.run_rule(job, [str(tmp_path / "final_specs.csv")], params, [str(log)])
+        make_manifest.run_rule(job, output, params, [str(log)])
     assert "absent.csv" in log.read_text()
-    assert not (tmp_path / "final_specs.csv").exists()
+    assert not (tmp_path / "final_specs.csv").exists() and not (tmp_path / "final_specs.axes.json").exists()
 
 
 
@@ -109,4 +111,18 @@ def test_manifest_names_a_file_without_facts(tmp_path):
     catalog = pd.DataFrame({"id": ["x"], "audio_path": ["d/x.wav"], "author": ["a"], "class": ["c"], "class_id": [0],
                             "split": ["train"], "duration": [1.0], "sample_rate": [8000]})
     with pytest.raises(ValueError, match="d/x.wav: no shape in the spectrogram jobs' file facts"):
-        make_manifest.build_manifest(catalog, "specs", ".npy", {})
+        make_manifest.build_manifest(catalog, "specs", ".npy", {}, {"sr": 16000})
+
+
+@pytest.mark.parametrize("sr, rates", [(16000, [16000, 16000]), (None, [8000, 44100])])
+def test_manifest_gives_the_spectrogram_rate_beside_the_file_rate(sr, rates):
+    import pandas as pd
+
+    catalog = pd.DataFrame({"id": ["x", "y"], "audio_path": ["d/x.wav", "d/y.wav"], "author": ["a", "b"],
+                            "class": ["c", "c"], "class_id": [0, 0], "split": ["train", "test"], "duration": [1.0, 1.0],
+                            "sample_rate": [8000, 44100]})
+    manifest = make_manifest.build_manifest(catalog, "specs", ".npy", {"d/x.wav": [64, 63], "d/y.wav": [64, 63]},
+                                            {"sr": sr})
+    assert list(manifest.columns) == make_manifest.COLUMNS
+    assert list(manifest.columns[8:10]) == ["sample_rate", "spectrogram_sample_rate"]
+    assert list(manifest["sample_rate"]) == [8000, 44100] and list(manifest["spectrogram_sample_rate"]) == rates

@@ -52,11 +52,12 @@ def test_manifests_list_every_file_once(built):
         m = read_manifest(work / "results" / name)
         assert sorted(m["id"]) == ids  # hidden files, hidden folders and notes.txt left out
         assert list(m.columns) == [
-            "filename", "audio_path", "id", "author", "class", "class_id", "split", "duration", "sample_rate", "shape"
+            "filename", "audio_path", "id", "author", "class", "class_id", "split", "duration", "sample_rate",
+            "spectrogram_sample_rate", "shape",
         ]
         assert all(m["filename"] == [f"{folder}/{i}.{ext}" for i in m["id"]])
         assert set(m["shape"]) == {"32x32"}
-        assert set(m["sample_rate"]) == {16000, 22050}
+        assert set(m["sample_rate"]) == {16000, 22050} and set(m["spectrogram_sample_rate"]) == {16000}
         np.testing.assert_allclose(m["duration"], 0.5, atol=1e-4)
         assert all((work / "results" / f).exists() for f in m["filename"])
     classes = pd.read_csv(work / "results" / "classes.csv")
