@@ -3,7 +3,8 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# The workflow's own config.yaml, wherever the working directory is (-d / --directory).
+configfile: f"{workflow.basedir}/config.yaml"
 
 
 report: "report/workflow.rst"

@@ -32,7 +32,12 @@ import job_info
 
 job_info.install(logger, workflow.output_settings.verbose)
 
-validate(config, workflow.source_path("../schemas/config.schema.yaml"))
+# --config section={key: 0.002} hands nested values over as strings: read them as the schema's types first.
+import config_types
+
+_SCHEMA = workflow.source_path("../schemas/config.schema.yaml")
+config.update(config_types.coerce(config, config_types.read_schema(_SCHEMA)))
+validate(config, _SCHEMA)
 _problems = config_checks.check_config(config)
 if _problems:
     raise WorkflowError("invalid configuration:\n" + "\n".join(_problems))
