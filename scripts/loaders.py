@@ -9,8 +9,13 @@ user's notebook did. Both return the same :class:`Dataset`, features shaped
 For data larger than memory, :func:`stack_npy` writes every array of a
 manifest into one ``.npy`` file that ``load_npy_data(..., stack=...)`` opens
 memory-mapped, and :class:`Batches` feeds Keras from it batch by batch.
+
+:class:`ManifestDataset` reads a manifest of either branch one example at a
+time, as a map-style dataset (``len``, ``ds[i]``) that PyTorch's
+``DataLoader`` takes as it is (docs/outputs.md, "Using the outputs in your own code").
 """
 
+import operator
 import os
 from dataclasses import dataclass
 
@@ -260,3 +265,84 @@ def load_branch(branch, data, stack=None, channels=1):
     if branch == "npy":
         return load_npy_data(data, stack=stack)
     return load_csv_data(data, channels=channels)
+
+
+def shape_channels(shape):
+    """Channels of an example from a manifest's ``shape`` (``64x63`` → 1, ``64x63x2`` → 2)."""
+    dims = str(shape).split("x")
+    return int(dims[2]) if len(dims) == 3 else 1
+
+
+class ManifestDataset:
+    """A map-style dataset over a manifest of either branch: ``len(ds)`` and ``ds[i]`` → ``(features, label)``.
+
+    What PyTorch's ``DataLoader`` asks of a dataset, without PyTorch: a
+    length, integer indexing (numpy integers too), ``IndexError`` past the
+    end, and pickling (its worker processes get a copy). Each item is read
+    from its file when asked for, so memory holds one example at a time.
+
+    Parameters
+    ----------
+    manifest_csv : str
+        ``results/final_specs.csv`` (NPY) or ``results/final_spects.csv`` (PNG).
+    split : str, list of str or None
+        Keep the rows of this split (or these splits); ``None`` keeps all.
+    root : str or None
+        Folder the manifest's filenames are relative to (default: the manifest's).
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        The manifest's rows kept, in order: row ``i`` is item ``i``.
+    classes : list of str
+        Class names: indexed by the class id (single-label), or the order of
+        the 0/1 vector (multi-label).
+    multi_label : bool
+        Whether a label is a 0/1 vector (the manifest's ``label_{class}`` columns).
+
+    Notes
+    -----
+    ``features`` is float32 ``(n_freq, n_frames, channels)`` in [0, 1], row 0
+    the lowest frequency: the layout the workflow's CNN takes (channels last;
+    a PyTorch convolution wants ``(channels, n_freq, n_frames)``: move the
+    axis of the batch). A PNG is read back with the /255 step
+    (``audio_processing.load_png``). ``label`` is the class id (an int), or
+    for a multi-label manifest a float32 0/1 vector over :attr:`classes`.
+    """
+
+    def __init__(self, manifest_csv, split=None, root=None):
+        table = read_manifest(manifest_csv)
+        if split is not None:
+            table = table[table["split"].isin([split] if isinstance(split, str) else list(split))]
+        self.table = table.reset_index(drop=True)
+        self.root = root if root is not None else os.path.dirname(manifest_csv) or "."
+        arrays = label_arrays(self.table) if len(self.table) else {"labels": np.zeros(0, dtype=np.int64), "classes": []}
+        self.classes = arrays["classes"]
+        self.multi_label = "targets" in arrays
+        self._labels = arrays["targets"] if self.multi_label else arrays["labels"]
+
+    def __len__(self):
+        return len(self.table)
+
+    def __getitem__(self, index):
+        i = operator.index(index)
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"index {i} is out of range for a dataset of {n} examples")
+        i %= n
+        row = self.table.iloc[i]
+        x = with_channel_axis(self.example(row)).astype(np.float32, copy=False)
+        label = self._labels[i].copy() if self.multi_label else int(self._labels[i])
+        return x, label
+
+    def example(self, row):
+        """The array of one manifest row (a clip's, or one window of its recording's file), float32 in [0, 1]."""
+        path = os.path.join(self.root, row["filename"])
+        window = int(row["window"]) if "window" in row.index else None
+        if path.endswith(".npy"):
+            x = np.load(path, mmap_mode="r" if window is not None else None)
+        else:
+            from audio_processing import load_png
+
+            x = load_png(path, shape_channels(row["shape"]))
+        return np.array(x if window is None else x[window], dtype=np.float32)

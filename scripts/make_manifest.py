@@ -26,6 +26,7 @@ import os
 
 from atomic import write_bytes
 from labelling import label_columns
+from loaders import shape_channels
 from spectrogram_math import axes, spectrogram_rate
 from tables import read_csv, write_csv
 
@@ -36,6 +37,18 @@ COLUMNS = [
     "shape",
 ]
 WINDOW_COLUMNS = ["window", "start", "end"]
+#: What an axes file's frequencies and times are (its ``frequency`` and ``time`` entries).
+FREQUENCY_TEXT = (
+    "frequency_hz: Hz of every row of a channel, low to high; mel: the centre of each mel filter "
+    "(librosa.mel_frequencies between fmin_hz and fmax_hz), linear: the STFT bins kept; with freq_pool, the "
+    "mean of each pooled block; a PNG drawn at another size (image:): the centre of each pixel row"
+)
+TIME_TEXT = (
+    "time_s: seconds of the centre of every column from the example's start (STFT frame t at "
+    "t * hop_length / sample_rate; with time_pool, the mean of each block; a resized PNG: each pixel "
+    "column's centre); column t is at first_column_s + t * seconds_per_column; time_s is null at natural "
+    "lengths (spectrogram.duration null)"
+)
 
 
 def build_manifest(catalog, folder, suffix, shapes, settings):
@@ -150,8 +163,7 @@ def axes_file(manifest, branch, settings, image=None, windows=None):
     windowed = "window" in manifest.columns
     seconds = windows["length"] if windowed else settings["duration"]
     size = partial(image_size, image=complete("image", image)) if branch == "png" else None
-    dims = [len(text.split("x")) for text in manifest["shape"][:1]]
-    channels = int(manifest["shape"].iloc[0].split("x")[2]) if dims == [3] else 1
+    channels = shape_channels(manifest["shape"].iloc[0]) if len(manifest) else 1
     by_rate = {}
     for rate in sorted({int(rate) for rate in manifest[RATE_COLUMN]}):
         entry = axes(rate, settings, seconds, size)
@@ -170,17 +182,8 @@ def axes_file(manifest, branch, settings, image=None, windows=None):
         "channels": channels,
         "channel_order": order,
         "type": settings["type"],
-        "frequency": (
-            "frequency_hz: Hz of every row of a channel, low to high; mel: the centre of each mel filter "
-            "(librosa.mel_frequencies between fmin_hz and fmax_hz), linear: the STFT bins kept; with freq_pool, the "
-            "mean of each pooled block; a PNG drawn at another size (image:): the centre of each pixel row"
-        ),
-        "time": (
-            "time_s: seconds of the centre of every column from the example's start (STFT frame t at "
-            "t * hop_length / sample_rate; with time_pool, the mean of each block; a resized PNG: each pixel "
-            "column's centre); column t is at first_column_s + t * seconds_per_column; time_s is null at natural "
-            "lengths (spectrogram.duration null)"
-        ),
+        "frequency": FREQUENCY_TEXT,
+        "time": TIME_TEXT,
         "time_origin": time_origin(settings, windowed),
         "hop_length": settings["hop_length"],
         "n_fft": settings["n_fft"],
