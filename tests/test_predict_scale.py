@@ -17,8 +17,8 @@ import batches
 import detections
 import predict
 import recording_times
-from test_windows_workflow import CONFIG, recording, soundscapes
-from workflow import copy_workflow, run
+from test_windows_workflow import recording
+from workflow import run
 
 SM4 = r"(?P<site>[^/]+)_(?P<start>\d{8}_\d{6})$"
 AUDIOMOTH = r"(?P<site>[^/]+)/(?P<start>\d{8}_\d{6})$"
@@ -148,19 +148,7 @@ def planned_jobs(out):
     return jobs
 
 
-@pytest.fixture(scope="module")
-def scaled(tmp_path_factory):
-    base = tmp_path_factory.mktemp("scale")
-    work = copy_workflow(base / "wf")
-    audio = soundscapes(base / "audio")
-    fresh = base / "fresh"
-    fresh.mkdir()
-    for i, (stem, seconds) in enumerate(FRESH.items()):
-        recording(fresh, stem, seconds, [(0.6, 1.2, "owl"), (2.1, 2.8, "jay")], seed=50 + i)
-    config = CONFIG.replace("files_per_job: 1\n", "files_per_job: 8\n")  # fewer, bigger spectrogram jobs
-    (work / "test.yaml").write_text(config.format(audio_dir=audio, fresh=fresh) + SCALE.format(pattern=SM4))
-    out = run(work, "results/predictions/fresh.csv", "--cores", "2", "--configfile", "test.yaml", timeout=1200).stdout
-    return work, fresh, out
+# scaled (tests/conftest.py): the windowed run to results/predictions/fresh.csv, shared with tests/test_slurm.py
 
 
 def test_one_predict_job_per_batch_and_a_merged_table_equal_to_one_job(scaled, tmp_path):

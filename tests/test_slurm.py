@@ -3,7 +3,8 @@
 Starts Debian's Slurm (slurmctld, slurmd, slurmdbd + MariaDB, munge) with tests/slurm/cluster.sh,
 runs the demo workflow to results/model_npy.keras with --profile profiles/slurm (CI-sized resources
 on the command line), checks with sacct that the jobs ran through Slurm, a batch of files per job, and that the
-outputs equal those of a local run, then stops exactly the daemons it started.
+outputs equal those of a local run, then stops exactly the daemons it started. A windowed set trained locally
+predicts through Slurm one batch of recordings per job, is interrupted twice (Ctrl-C, then killed) and resumed.
 
 It writes /etc/slurm and starts daemons, so it runs only when SLURM_E2E=1 (CI sets it) and as root.
 """
@@ -14,7 +15,9 @@ import re
 import shutil
 import subprocess
 import sys
+import signal
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -165,3 +168,145 @@ def test_hostile_names_never_reach_slurm(cluster, tmp_path, files_per_job):
     assert {f"{audio}/{rel}" for rel in hostile} <= set(rejected["file"])
     manifest = pd.read_csv(work / "results" / "final_specs.csv", dtype=str, keep_default_na=False)
     assert sorted(manifest["id"]) == sorted(rel.rsplit(".", 1)[0] for rel in good)
+
+
+# --- a prediction run interrupted and resumed ------------------------------------------------------------------
+
+# "Job 7 has been submitted with SLURM jobid 12 (log: /…/.snakemake/slurm_logs/rule_predict/fresh_p0001/12.log)."
+PREDICT_SUBMITTED = re.compile(
+    r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: \S+/rule_predict/\S*?(p\d{4})/\d+\.log\)")
+PREDICT_FINISHED = re.compile(r"Finished jobid: (\d+) \(Rule: predict\)")
+PREDICTIONS = "results/predictions"
+
+
+def poll(what, check, timeout):
+    """``check()``'s first true value, asked every 0.2 s; fails after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up after {timeout} s waiting for {what}")
+        time.sleep(0.2)
+    return found
+
+
+def slurm_state(job_id):
+    """The job's state in sacct ("RUNNING", "COMPLETED", "CANCELLED by 0", …), "" before slurmdbd has it."""
+    return subprocess.run(["sacct", "-n", "-X", "-P", "-j", job_id, "-o", "State"], capture_output=True, text=True,
+                          timeout=30).stdout.strip()
+
+
+def predict_jobs(log):
+    """``[(Slurm job id, batch, finished)]`` of the predict jobs a run's log says it submitted, in order;
+    ``finished``: the run saw the job end (and recorded its outputs as complete)."""
+    finished = set(PREDICT_FINISHED.findall(log))
+    return [(slurm, batch, job in finished) for job, slurm, batch in PREDICT_SUBMITTED.findall(log)]
+
+
+class Background:
+    """Snakemake running in the background in its own process group, its output in a file."""
+
+    def __init__(self, workdir, log, *args):
+        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+        self.log = log
+        with open(log, "w") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "snakemake", *args], cwd=workdir, env=env,
+                                         stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def text(self):
+        return self.log.read_text()
+
+    def one_batch_done_and_another_running(self):
+        """This run's predict jobs once one has finished and another runs in Slurm, else None."""
+        assert self.proc.poll() is None, f"snakemake ended ({self.proc.returncode}):\n{self.text()[-4000:]}"
+        jobs = predict_jobs(self.text())
+        if any(done for _, _, done in jobs) and any(slurm_state(job) == "RUNNING" for job, _, done in jobs if not done):
+            return jobs
+        return None
+
+    def interrupt(self, sig, timeout=120):
+        """``sig`` to Snakemake's process group, as a terminal sends it; the log once Snakemake has ended."""
+        os.killpg(self.proc.pid, sig)
+        try:
+            self.proc.wait(timeout=timeout)
+        finally:
+            self.stop()
+        return self.text()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+
+def test_a_killed_prediction_run_redoes_only_its_unfinished_batches(cluster, scaled, tmp_path):
+    """A windowed model trained locally (tests/conftest.py's ``scaled``) predicts four SM4-named recordings through
+    Slurm, a job per batch (p0000-p0002), one job at a time (--jobs 1). The run is interrupted twice, each time
+    as soon as one batch has finished and the next runs in Slurm, the two ways a user's run ends:
+
+    - Ctrl-C (SIGINT to the terminal's process group): Snakemake cancels its running Slurm job (scancel; sacct
+      says CANCELLED) and ends. The rerun submits the cancelled batch and the one never started, not the
+      finished one.
+    - Killed (SIGKILL): what a dropped ssh session, a login node's watchdog or the OOM killer do to a Snakemake
+      left in a terminal. Snakemake does nothing more: its lock stays (the user runs --unlock) and its Slurm job
+      runs on to COMPLETED, its own Snakemake (on the shared file system) recording the batch complete. The
+      rerun then submits nothing and only merges. Rerun while that job still runs, it would find the batch marked
+      incomplete and redo it beside it, two jobs writing one batch's files: the test waits for the job to end,
+      as docs/slurm.md tells users to.
+
+    The merged outputs (table, detections, Raven tables, count per hour) equal the local run's byte for byte.
+    """
+    local, _, _ = scaled
+    remote = tmp_path / "wf"
+    shutil.copytree(local, remote, symlinks=True)  # the model and Snakemake's records: nothing upstream is redone
+    shutil.rmtree(remote / PREDICTIONS)
+    (remote / "results" / "figures" / "predictions_fresh_per_hour.png").unlink()
+    # Not params: train's params hold the workflow's absolute folder (rules/train.smk, repo=repository()), so a
+    # copied project would retrain, on Slurm with other threads than the local reference.
+    args = ["results/predictions/fresh.csv", "--configfile", "test.yaml", *SLURM_ARGS,
+            "--rerun-triggers", "mtime", "input", "code", "software-env"]
+    batches = remote / PREDICTIONS / "fresh.batches"
+    submitted, runs = [], []
+    try:
+        # 1. Ctrl-C: the running batch is cancelled in Slurm
+        runs.append(Background(remote, tmp_path / "ctrl-c.log", *args, "--jobs", "1"))
+        poll("a predict job finished and the next running", runs[-1].one_batch_done_and_another_running, 300)
+        log = runs[-1].interrupt(signal.SIGINT)
+        submitted += predict_jobs(log)
+        assert "Terminating processes on user request" in log and runs[-1].proc.returncode != 0, log[-4000:]
+        (first, a, done), (second, _, stopped) = predict_jobs(log)
+        assert done and not stopped
+        assert all(Path(f"{batches / a}{end}").exists() for end in (".csv", ".detections.csv", ".selections"))
+        assert slurm_state(first) == "COMPLETED"
+        assert poll("sacct to say cancelled", lambda: slurm_state(second).startswith("CANCELLED"), 60)
+
+        # 2. The rerun redoes the cancelled batch, not the finished one, and is killed while the third one runs
+        runs.append(Background(remote, tmp_path / "killed.log", *args, "--jobs", "1"))
+        poll("a predict job finished and the next running", runs[-1].one_batch_done_and_another_running, 300)
+        log = runs[-1].interrupt(signal.SIGKILL)
+        submitted += predict_jobs(log)
+        (_, redone, done), (orphan, running, stopped) = predict_jobs(log)
+        assert done and not stopped and {redone, running} == {"p0000", "p0001", "p0002"} - {a}, log[-4000:]
+        assert list((remote / ".snakemake" / "locks").iterdir())  # a killed Snakemake leaves its lock
+        assert slurm_state(orphan) == "RUNNING"  # Slurm's job outlives the Snakemake that submitted it
+        ended = poll("the orphaned job to end", lambda: (s := slurm_state(orphan)) not in ("RUNNING", "PENDING") and s,
+                     300)
+        assert ended == "COMPLETED"
+
+        # 3. After --unlock, the rerun finds every batch done (the orphaned job recorded its own) and merges
+        snakemake(remote, "--unlock", "--configfile", "test.yaml", timeout=120)
+        log = snakemake(remote, *args, timeout=300)
+        assert not re.search(r"submitted with SLURM jobid", log) and "localrule predictions:" in log, log[-4000:]
+    finally:
+        for run in runs:
+            run.stop()
+        if submitted:  # nothing of this test stays in the queue, whatever failed
+            subprocess.run(["scancel", *(job for job, _, _ in submitted)], check=False, timeout=60)
+
+    for name in ("fresh.csv", "fresh_detections.csv", "fresh_per_hour.csv"):
+        assert (remote / PREDICTIONS / name).read_bytes() == (local / PREDICTIONS / name).read_bytes(), name
+    tables = sorted(p.name for p in (local / PREDICTIONS / "fresh.selections").glob("*.selections.txt"))
+    assert len(tables) == 4
+    assert sorted(p.name for p in (remote / PREDICTIONS / "fresh.selections").glob("*.selections.txt")) == tables
+    for name in tables:
+        assert ((remote / PREDICTIONS / "fresh.selections" / name).read_bytes()
+                == (local / PREDICTIONS / "fresh.selections" / name).read_bytes()), name
