@@ -16,6 +16,7 @@ wildcard_constraints:
     id=r"[^.\n][^\n]*",
     branch=r"npy|png",
     name=r"[^/\n]+",
+    prefix=r"(experiments/[A-Za-z0-9][A-Za-z0-9_.-]*/)?(folds/[A-Za-z0-9][A-Za-z0-9_.-]*/)?",
 
 
 include: "rules/common.smk"
@@ -47,6 +48,9 @@ localrules:
     comparison_page,
     listen,
     predictions,
+    folds,
+    compare_experiments,
+    experiments_page,
 
 
 rule all:

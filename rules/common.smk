@@ -36,7 +36,14 @@ job_info.install(logger, workflow.output_settings.verbose)
 import config_types
 
 _SCHEMA = workflow.source_path("../schemas/config.schema.yaml")
-config.update(config_types.coerce(config, config_types.read_schema(_SCHEMA)))
+_schema = config_types.read_schema(_SCHEMA)
+config.update(config_types.coerce(config, _schema))
+# An experiment's training changes are keys of training: read them as that section's types.
+for _experiment in config.get("experiments") or []:
+    if isinstance(_experiment, dict) and isinstance(_experiment.get("training"), dict):
+        _experiment["training"] = config_types.coerce(
+            _experiment["training"], _schema["properties"]["training"], _schema
+        )
 validate(config, _SCHEMA)
 _problems = config_checks.check_config(config)
 if _problems:
@@ -891,7 +898,7 @@ def final_targets():
             "results/branch_comparison.md",
             "results/report/branch_comparison.html",
         ]
-    return targets + learning_curve_targets()
+    return targets + learning_curve_targets() + experiment_targets()
 
 
 def catalog_outputs():
@@ -937,15 +944,132 @@ def table_contents():
 
 
 def training_inputs(wildcards):
-    """What a branch trains on: the NPY manifest and its stacked arrays, or the legacy pixel table.
+    """What a model trains on: the NPY manifest and its stacked arrays, or the legacy pixel table.
 
-    With annotations, also results/events.csv, for the event-level recall of the test split.
+    With annotations, also results/events.csv, for the event-level recall of the test split. The
+    models of experiments and folds read the NPY manifest's arrays, not the stack (see
+    learning_curve_inputs), and a fold's model also results/folds.csv.
     """
     require_branch(wildcards.branch)
-    inputs = dict(BRANCHES[wildcards.branch]["training"])
+    experiment, fold = variant_of(wildcards)
+    if experiment is None and fold is None:
+        inputs = dict(BRANCHES[wildcards.branch]["training"])
+    else:
+        inputs = learning_curve_inputs(wildcards)
+        require_variant_branch(experiment, wildcards.branch)
+    if fold is not None:
+        inputs["folds"] = "results/folds.csv"
     if annotation_labels() is not None:
         inputs["events"] = "results/events.csv"
     return inputs
+
+
+# --- experiments and cross-validation folds ----------------------------------------------------
+# Every model beside the default ones has a prefix under results/: experiments/{name}/ (an
+# experiment's training), folds/{fold}/ (the training section on one fold) or
+# experiments/{name}/folds/{fold}/; its files are laid out under it as results/ is. The prefix is
+# the wildcard `prefix` of rule train and the figure rules ("" for the default models).
+EXPERIMENTS = {experiment["name"]: experiment for experiment in config["experiments"]}
+
+
+@functools.cache
+def fold_names():
+    """The folds of split.folds in their order ([] without folds); a fold column is read at parse time."""
+    folds = config["split"]["folds"]
+    if folds["k"] is None and folds["column"] is None:
+        return []
+    if folds["k"] is not None:
+        return [str(i) for i in range(1, folds["k"] + 1)]
+    from make_folds import FoldError, read_fold_column
+
+    try:
+        return splits.fold_order(
+            read_fold_column(fold_table(), folds["column"]).values()
+        )
+    except FoldError as error:
+        raise WorkflowError(str(error)) from None
+
+
+def fold_table():
+    """The CSV of split.folds.column: split.folds.csv, else labels.csv (None for k folds)."""
+    folds = config["split"]["folds"]
+    if folds["column"] is None:
+        return None
+    return folds["csv"] or config["labels"]["csv"]
+
+
+def variants():
+    """Prefix → (experiment, fold) of every model beside the default ones (None where not one)."""
+    found = {f"folds/{fold}/": (None, fold) for fold in fold_names()}
+    for name in EXPERIMENTS:
+        found[f"experiments/{name}/"] = (name, None)
+        found.update(
+            {f"experiments/{name}/folds/{fold}/": (name, fold) for fold in fold_names()}
+        )
+    return found
+
+
+def variant_of(wildcards):
+    """``(experiment, fold)`` of a job's ``prefix`` wildcard: ``(None, None)`` for a default model."""
+    prefix = getattr(wildcards, "prefix", "")
+    if prefix == "":
+        return None, None
+    if prefix not in variants():
+        raise WorkflowError(
+            f"results/{prefix}: no experiment or fold of that name in the configuration (experiments: "
+            f"{', '.join(EXPERIMENTS) or 'none'}; folds: {', '.join(fold_names()) or 'none'})"
+        )
+    return variants()[prefix]
+
+
+def variant_branches(experiment):
+    """The branches an experiment trains on (every enabled branch for the default training)."""
+    if experiment is None:
+        return list(BRANCHES)
+    return EXPERIMENTS[experiment].get("branches") or list(BRANCHES)
+
+
+def require_variant_branch(experiment, branch):
+    """Stop with one line when an experiment's model is asked for a branch it does not train on."""
+    if branch not in variant_branches(experiment):
+        raise WorkflowError(
+            f"experiment {experiment!r} trains on {', '.join(variant_branches(experiment))}, not {branch}: "
+            "add the branch to its branches"
+        )
+
+
+def variant_fold(wildcards):
+    """What train.py needs to know of a fold's model (None for a model of the default split)."""
+    _, fold = variant_of(wildcards)
+    if fold is None:
+        return None
+    return {"fold": fold, "names": fold_names(), "val": config["split"]["folds"]["val"]}
+
+
+def variant_models():
+    """``(experiment, branch, fold, prefix)`` of every model, the default ones first (experiment "default")."""
+    models = [("default", branch, "", "") for branch in BRANCHES]
+    for prefix, (experiment, fold) in variants().items():
+        models += [
+            (experiment or "default", branch, fold or "", prefix)
+            for branch in variant_branches(experiment)
+        ]
+    return models
+
+
+def experiment_targets():
+    """The comparison of every model and each experiment's figures, when experiments or folds are configured."""
+    if not variants():
+        return []
+    targets = ["results/experiments.md", "results/report/experiments.html"]
+    for name in EXPERIMENTS:
+        for branch in variant_branches(name):
+            targets += [
+                f"results/experiments/{name}/figures/{branch}_training_curves.png",
+                f"results/experiments/{name}/figures/{branch}_confusion_matrix.png",
+                f"results/experiments/{name}/figures/{branch}_pr_curves.png",
+            ]
+    return targets
 
 
 def learning_curve_inputs(wildcards):
@@ -958,14 +1082,17 @@ def learning_curve_inputs(wildcards):
     return {"data": BRANCHES[wildcards.branch]["training"]["data"]}
 
 
-def model_training():
+def model_training(wildcards=None):
     """The training settings a model depends on: all but ``learning_curve``, which only its own rule reads.
 
-    So a changed list of fractions reruns the learning curve, never the model.
+    So a changed list of fractions reruns the learning curve, never the model. An experiment's model
+    (``wildcards.prefix``) has the training section with the experiment's changes.
     """
+    experiment, _ = variant_of(wildcards) if wildcards is not None else (None, None)
+    changes = EXPERIMENTS[experiment]["training"] if experiment is not None else {}
     return {
         key: value
-        for key, value in config["training"].items()
+        for key, value in {**config["training"], **changes}.items()
         if key != "learning_curve"
     }
 
@@ -977,17 +1104,26 @@ def learning_curve_targets():
     return [f"results/figures/{branch}_learning_curve.png" for branch in BRANCHES]
 
 
-def provenance_config(branch):
+def provenance_config(wildcards):
     """The configuration a model's provenance records: what defines its data and its training.
 
-    The PNG branch's also holds ``image:`` (the size its images are drawn at).
+    The PNG branch's also holds ``image:`` (the size its images are drawn at); an experiment's or a
+    fold's, its name. Without folds, ``split`` has no ``folds`` key, so that turning folds on does not
+    retrain the default models.
     """
-    keys = ("audio_dir", "labels", "spectrogram", "split")
-    keys += ("image",) if branch == "png" else ()
+    keys = ("audio_dir", "labels", "spectrogram")
+    keys += ("image",) if wildcards.branch == "png" else ()
+    experiment, fold = variant_of(wildcards)
+    split = dict(config["split"])
+    if fold is None:
+        split.pop("folds")
+    variant = {"experiment": experiment, "fold": fold} if experiment or fold else {}
     return {
         **{key: config[key] for key in keys},
+        "split": split,
         "windows": window_settings(),
-        "training": model_training(),
+        "training": model_training(wildcards),
+        **variant,
     }
 
 
@@ -1172,8 +1308,3 @@ def screen_prediction(folder, relpaths):
             f"(e.g. {rel}: {reason})"
         )
     return {rel: measured.get(rel) for rel in relpaths if rel not in rejected}
-
-
-def repository():
-    """The workflow's folder (for the git commit in provenance)."""
-    return workflow.basedir

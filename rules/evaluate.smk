@@ -1,19 +1,20 @@
-# Figures of each branch's training and the two branches side by side.
+# Figures of each model's training (prefix: "" for the default models, see rule train) and the
+# two branches side by side.
 
 
 rule plot_history:
     input:
-        "results/{branch}/history.csv",
+        "results/{prefix}{branch}/history.csv",
     output:
         report(
-            "results/figures/{branch}_training_curves.png",
+            "results/{prefix}figures/{branch}_training_curves.png",
             caption="../report/training_curves.rst",
             category="Training",
-            subcategory="{branch} branch",
+            subcategory="{prefix}{branch} branch",
             labels={"figure": "training curves"},
         ),
     log:
-        "logs/plot_history_{branch}.log",
+        "logs/{prefix}plot_history_{branch}.log",
     conda:
         "../envs/audio.yaml"
     params:
@@ -24,17 +25,17 @@ rule plot_history:
 
 rule plot_confusion:
     input:
-        "results/{branch}/confusion_matrix.csv",
+        "results/{prefix}{branch}/confusion_matrix.csv",
     output:
         report(
-            "results/figures/{branch}_confusion_matrix.png",
+            "results/{prefix}figures/{branch}_confusion_matrix.png",
             caption="../report/confusion_matrix.rst",
             category="Training",
-            subcategory="{branch} branch",
+            subcategory="{prefix}{branch} branch",
             labels={"figure": "confusion matrix"},
         ),
     log:
-        "logs/plot_confusion_{branch}.log",
+        "logs/{prefix}plot_confusion_{branch}.log",
     conda:
         "../envs/audio.yaml"
     params:
@@ -45,17 +46,17 @@ rule plot_confusion:
 
 rule plot_pr_curves:
     input:
-        "results/{branch}/scores.csv",
+        "results/{prefix}{branch}/scores.csv",
     output:
         report(
-            "results/figures/{branch}_pr_curves.png",
+            "results/{prefix}figures/{branch}_pr_curves.png",
             caption="../report/pr_curves.rst",
             category="Training",
-            subcategory="{branch} branch",
+            subcategory="{prefix}{branch} branch",
             labels={"figure": "precision-recall curves"},
         ),
     log:
-        "logs/plot_pr_curves_{branch}.log",
+        "logs/{prefix}plot_pr_curves_{branch}.log",
     conda:
         "../envs/audio.yaml"
     params:
@@ -105,3 +106,25 @@ if len(BRANCHES) == 2:
             channels=CHANNELS,
         script:
             "../scripts/compare_branches.py"
+
+
+# Every model side by side (with experiments or split.folds): the default models, each
+# experiment's, and each fold's with the mean and standard deviation over the folds.
+rule compare_experiments:
+    input:
+        metrics=[
+            f"results/{prefix}{branch}/metrics.json"
+            for _, branch, _, prefix in variant_models()
+        ],
+    output:
+        csv="results/experiments.csv",
+        md="results/experiments.md",
+        json="results/experiments.json",
+    log:
+        "logs/compare_experiments.log",
+    params:
+        models=[model[:3] for model in variant_models()],
+    run:
+        from compare_experiments import run_rule
+
+        run_rule(input, output, params, log)

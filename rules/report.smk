@@ -107,3 +107,23 @@ if len(BRANCHES) == 2:
             title="NPY and PNG branch side by side",
         script:
             "../scripts/report_pages.py"
+
+
+rule experiments_page:
+    input:
+        "results/experiments.md",
+    output:
+        report(
+            "results/report/experiments.html",
+            caption="../report/experiments.rst",
+            category="Comparison",
+        ),
+    log:
+        "logs/experiments_page.log",
+    conda:
+        "../envs/audio.yaml"
+    params:
+        page="markdown",
+        title="Experiments and cross-validation",
+    script:
+        "../scripts/report_pages.py"

@@ -45,22 +45,25 @@ if "png" in BRANCHES:
 # its rerun triggers (docs/training.md, "Which runs give the same weights"). One thread by
 # default, so that two cores train both branches side by side: the small CNN gains little from a
 # second thread (40 against 45-52 ms per step of 32 FSDD clips, measured).
+# One rule for every model: `prefix` is "" for the default models (results/model_npy.keras),
+# experiments/{name}/ for an experiment's, folds/{fold}/ (or experiments/{name}/folds/{fold}/)
+# for a cross-validation fold's (see variants() in common.smk).
 rule train:
     input:
         unpack(training_inputs),
     output:
-        model="results/model_{branch}.keras",
-        provenance="results/model_{branch}.provenance.json",
-        history="results/{branch}/history.csv",
-        metrics="results/{branch}/metrics.json",
-        confusion="results/{branch}/confusion_matrix.csv",
-        misclassified="results/{branch}/misclassified.csv",
-        scores="results/{branch}/scores.csv",
-        per_group="results/{branch}/per_group.csv",
+        model="results/{prefix}model_{branch}.keras",
+        provenance="results/{prefix}model_{branch}.provenance.json",
+        history="results/{prefix}{branch}/history.csv",
+        metrics="results/{prefix}{branch}/metrics.json",
+        confusion="results/{prefix}{branch}/confusion_matrix.csv",
+        misclassified="results/{prefix}{branch}/misclassified.csv",
+        scores="results/{prefix}{branch}/scores.csv",
+        per_group="results/{prefix}{branch}/per_group.csv",
     log:
-        "logs/train_{branch}.log",
+        "logs/{prefix}train_{branch}.log",
     benchmark:
-        "results/benchmarks/train_{branch}.tsv"
+        "results/benchmarks/{prefix}train_{branch}.tsv"
     conda:
         "../envs/train.yaml"
     threads: 1
@@ -68,10 +71,10 @@ rule train:
         mem_mb=4000,
         runtime=120,
     params:
-        training=model_training(),
+        training=model_training,
         channels=CHANNELS,
-        config=lambda wildcards: provenance_config(wildcards.branch),
-        repo=repository(),
+        config=provenance_config,
+        fold=variant_fold,
         code=code_digest(
             "model.py",
             "loaders.py",
@@ -84,6 +87,28 @@ rule train:
         ),
     script:
         "../scripts/train.py"
+
+
+# Cross-validation (split.folds): the fold of every file of the catalog, for the models of the
+# folds. Cheap: a `run:` rule in the Snakemake process (a localrule).
+rule folds:
+    input:
+        catalog="results/catalog.csv",
+    output:
+        "results/folds.csv",
+    log:
+        "logs/folds.log",
+    params:
+        folds=config["split"]["folds"],
+        by=config["split"]["by"],
+        seed=config["split"]["seed"],
+        audio_dir=audio_root,
+        table=fold_table(),
+        table_content=(discovery.content_digest(fold_table()) if fold_table() else None),
+    run:
+        from make_folds import run_rule
+
+        run_rule(input, output, params, log)
 
 
 # Opt-in (training.learning_curve; a default target only then): the CNN and the baseline trained

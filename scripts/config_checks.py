@@ -4,6 +4,7 @@ Run at parse time, before any job, by ``rules/common.smk``; each problem is
 one line naming the key and what to do.
 """
 
+import csv
 import os
 
 
@@ -89,7 +90,70 @@ def check_config(config):
             "annotations and a labels.background class; set it to null otherwise"
         )
     problems.extend(split_problems(config["split"]))
+    problems.extend(fold_problems(config["split"]["folds"], labels))
+    problems.extend(experiment_problems(config["experiments"], config["branches"], config["training"]))
     return problems
+
+
+def fold_problems(folds, labels):
+    """Problems of ``split.folds``: exactly one of k and column, and a CSV that holds the column."""
+    if folds["k"] is not None and folds["column"] is not None:
+        return ["split.folds: give k (folds dealt by author or file) or column (a column of the labels CSV), "
+                "not both; e.g. {k: 5} or {column: fold}"]
+    if folds["column"] is None:
+        return []
+    table = folds["csv"] or (labels["csv"] if labels["from"] == "csv" else None)
+    if table is None:
+        return [f"split.folds.column: {folds['column']!r} is a column of a CSV: set split.folds.csv (or use "
+                "labels.from: csv with labels.csv)"]
+    if not os.path.isfile(table):
+        return [f"split.folds.csv: {table!r} is not a file"]
+    with open(table, newline="", encoding="utf-8") as f:
+        header = next(csv.reader(f), [])
+    missing = [name for name in ("path", folds["column"]) if name not in header]
+    if missing:
+        return [f"{table}: no column {' or '.join(map(repr, missing))} for split.folds (columns: {', '.join(header)})"]
+    return []
+
+
+def experiment_problems(experiments, branches, training):
+    """Problems of ``experiments``: unique names, enabled branches, and training keys the schema knows.
+
+    Each experiment's training (the training section with its changes) is validated against the schema's
+    training section, so a wrong value is named with its experiment before any job.
+    """
+    import jsonschema
+
+    section = training_schema()
+    problems, seen = [], set()
+    for experiment in experiments:
+        name = experiment["name"]
+        if name in seen:
+            problems.append(f"experiments: the name {name!r} is given twice; each experiment needs its own name")
+        seen.add(name)
+        for branch in experiment.get("branches", []):
+            if branch not in branches:
+                problems.append(f"experiments: {name!r} trains on branch {branch!r}, which branches does not enable")
+        unknown = sorted(set(experiment["training"]) - set(section["properties"]))
+        if unknown:
+            problems.append(f"experiments: {name!r} changes unknown training key(s) {', '.join(unknown)}")
+            continue
+        merged = {**training, **experiment["training"]}
+        for error in jsonschema.Draft7Validator(section).iter_errors(merged):
+            where = ".".join(str(part) for part in error.path)
+            problems.append(f"experiments: {name!r} training.{where}: {error.message}")
+        if experiment["training"].get("learning_curve"):
+            problems.append(f"experiments: {name!r}: learning_curve is drawn for the default model only; leave it out")
+    return problems
+
+
+def training_schema():
+    """The ``training`` section of schemas/config.schema.yaml."""
+    import yaml
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "schemas", "config.schema.yaml")
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f)["properties"]["training"]
 
 
 def nested(inner, outer):

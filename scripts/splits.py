@@ -33,6 +33,9 @@ __all__ = [
     "assign_splits",
     "split_summary",
     "class_warnings",
+    "deal_folds",
+    "fold_order",
+    "fold_split",
 ]
 
 #: Split names in their canonical order.
@@ -478,3 +481,97 @@ def class_warnings(table):
                 f"stratification is limited by author groups: consider split.assign or more data"
             )
     return messages
+
+
+# --- cross-validation folds ----------------------------------------------------------------------
+
+#: What a fold's name may hold: it names a folder (results/folds/{fold}/).
+FOLD_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+
+
+def deal_folds(keys, k, seed):
+    """Deal group keys (authors, or file ids) into ``k`` folds named ``"1"`` … ``str(k)``.
+
+    The keys are put in the order of their stable hash (:func:`stable_unit`, salt ``"fold"``) and dealt
+    like cards, so fold sizes differ by at most one group and the same keys and seed give the same folds.
+    Unlike the splits, a key added later can move others to another fold.
+
+    Parameters
+    ----------
+    keys : iterable
+        Group keys; repeats count once.
+    k : int
+        Number of folds, at least 2.
+    seed : int or str
+        Seed of the hash (``split.seed``).
+
+    Returns
+    -------
+    dict
+        Key → fold name.
+
+    Examples
+    --------
+    >>> folds = deal_folds(["ann", "bob", "cyd", "dan", "eve"], 2, seed=42)
+    >>> sorted(folds.values())
+    ['1', '1', '1', '2', '2']
+    >>> folds == deal_folds(["eve", "dan", "cyd", "bob", "ann", "ann"], 2, seed=42)
+    True
+    """
+    order = sorted(set(keys), key=lambda key: (stable_unit(key, seed, "fold"), str(key)))
+    return {key: str(i % k + 1) for i, key in enumerate(order)}
+
+
+def fold_order(names):
+    """Fold names in their order: by number when every name is a whole number, else as text.
+
+    Examples
+    --------
+    >>> fold_order(["10", "2", "1", "2"])
+    ['1', '2', '10']
+    >>> fold_order(["b", "a"])
+    ['a', 'b']
+    """
+    names = sorted({str(name) for name in names})
+    if names and all(name.isdigit() for name in names):
+        return sorted(names, key=int)
+    return names
+
+
+def fold_split(splits, row_folds, fold, names, val="next"):
+    """The split of every row for the model of one fold: its fold is test, the next one val, the rest train.
+
+    Parameters
+    ----------
+    splits : array-like of str
+        Each row's split in the default model (rows in ``holdout`` stay there).
+    row_folds : array-like of str
+        Each row's fold (``""`` for a held-out row).
+    fold : str
+        The fold tested.
+    names : list of str
+        Every fold, in :func:`fold_order`.
+    val : {"next", "none"}
+        ``next``: the fold after ``fold`` (the first after the last) is val; ``none``: no val split.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``train``, ``val``, ``test`` or ``holdout`` per row.
+
+    Examples
+    --------
+    >>> fold_split(["train", "test", "val", "holdout"], ["1", "2", "3", ""], "3", ["1", "2", "3"]).tolist()
+    ['val', 'train', 'test', 'holdout']
+    >>> fold_split(["train", "test"], ["1", "2"], "1", ["1", "2"], val="none").tolist()
+    ['test', 'train']
+    """
+    import numpy as np
+
+    if fold not in names:
+        raise SplitError(f"fold {fold!r} is not one of the folds {', '.join(names)}")
+    val_fold = names[(names.index(fold) + 1) % len(names)] if val == "next" and len(names) > 1 else None
+    splits, row_folds = np.asarray(splits, dtype=object), np.asarray(row_folds, dtype=object)
+    out = np.where(row_folds == fold, "test", np.where(row_folds == val_fold, "val", "train")).astype(object)
+    out[(splits == "holdout") | (row_folds == "")] = "holdout"
+    return out

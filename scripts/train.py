@@ -26,6 +26,7 @@ import advice
 import baseline
 import evaluation
 import loaders
+import splits
 from atomic import atomic_path, write_text
 from tables import read_csv, write_csv
 
@@ -457,13 +458,40 @@ def run_advice(model, data, training, metrics, thresholds=None):
     return advice.advice(facts)
 
 
-def main(branch, data_path, stack, channels, training, config, repo, threads, out, events_path=None):
+def fold_rows(data, folds_csv, fold):
+    """The split of every row of ``data`` for the model of one cross-validation fold.
+
+    Parameters
+    ----------
+    data : loaders.Dataset
+        A branch's rows (windows are placed by their recording).
+    folds_csv : str
+        ``results/folds.csv`` (``id``, ``fold`` per file).
+    fold : dict
+        ``fold`` (the fold tested), ``names`` (every fold, in order) and ``val`` (``next`` or ``none``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``train``, ``val``, ``test`` or ``holdout`` per row (:func:`splits.fold_split`).
+    """
+    table = read_csv(folds_csv, dtype=str, keep_default_na=False)
+    of = dict(zip(table["id"], table["fold"]))
+    files = data.recordings if data.recordings is not None else data.ids
+    return splits.fold_split(data.split, [of.get(f, "") for f in files], fold["fold"], fold["names"], fold["val"])
+
+
+def main(branch, data_path, stack, channels, training, config, repo, threads, out, events_path=None, fold=None,
+         folds_path=None):
     """Train, evaluate and write every output of one branch, the baseline's metrics beside the CNN's.
 
     ``out["per_group"]`` gets every author's (and recording's) score beside the pooled one, worst first
-    (:func:`evaluation.group_table`).
+    (:func:`evaluation.group_table`). With ``fold`` (and ``folds_path``, results/folds.csv), the model of that
+    cross-validation fold: tested on it, validated on the next (:func:`fold_rows`).
     """
     data = loaders.load_branch(branch, data_path, stack, channels)
+    if fold is not None:
+        data.split = fold_rows(data, folds_path, fold)
     background = (config.get("labels") or {}).get("background")
     events = read_csv(events_path, dtype={"id": str, "class": str}, keep_default_na=False) if events_path else None
     _, baseline_metrics = baseline.run_baseline(data, EVALUATED, training["seed"], background, events)
@@ -509,8 +537,11 @@ if "snakemake" in globals():
         snakemake.params.channels,
         snakemake.params.training,
         snakemake.params.config,
-        snakemake.params.repo,
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),  # the workflow's folder: not a params value,
+        # so that a moved or copied project does not retrain (Snakemake sets __file__ to the script's own path)
         snakemake.threads,
         dict(snakemake.output.items()),
         snakemake.input.get("events"),
+        snakemake.params.fold,
+        snakemake.input.get("folds"),
     )
