@@ -66,3 +66,19 @@ def test_both_models_recognise_unseen_speakers(fsdd_run):
     assert npy["n"] == png["n"] == 500  # theo, never heard in training
     assert npy["accuracy"] >= 0.8 and png["accuracy"] >= 0.8  # chance is 0.1
     assert comparison["max_abs_png_minus_npy"] <= 1 / 510 + 1e-6
+
+
+def test_cross_validation_and_a_sweep_share_the_fsdd_spectrograms(fsdd_run):
+    """examples/fsdd_cv.yaml on top of the FSDD run: five folds over the six speakers and two learning rates
+    plan their trainings and nothing of the spectrogram stage; the folds hold whole speakers."""
+    args = ("--configfile", "fsdd.yaml", "examples/fsdd_cv.yaml")
+    rules, _ = planned(fsdd_run, *args)
+    # folds of the default training on both branches (10), and each experiment's model and folds on NPY (12)
+    assert rules["train"] == 22 and rules["folds"] == 1
+    assert not any(rule.startswith(("spectrogram", "catalog", "manifest", "stack_npy", "train_data")) for rule in rules)
+    run(fsdd_run, "results/folds.csv", "--cores", "1", *args)
+    folds = pd.read_csv(fsdd_run / "results" / "folds.csv", dtype=str)
+    speakers = folds.groupby("fold")["author"].unique()
+    assert sorted(speakers.index) == ["1", "2", "3", "4", "5"]
+    assert sorted(len(s) for s in speakers) == [1, 1, 1, 1, 2]
+    assert folds.groupby("author")["fold"].nunique().max() == 1
