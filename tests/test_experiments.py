@@ -219,3 +219,14 @@ def test_a_second_learning_rate_plans_only_its_own_models(cross_validated):
     (work / "more.yaml").write_text("experiments: [{name: lr_high, training: {learning_rate: 0.004}}]\n")
     rules, _ = planned(work, *args, "more.yaml")
     assert rules["train"] == 4  # lr_high's four models retrain; the default ones stay
+
+
+def test_a_copied_project_is_up_to_date_where_it_lands(cross_validated, tmp_path):
+    """Nothing of a model's params names the folder the workflow is in: a copied or moved project retrains nothing."""
+    import shutil
+
+    work, _, args = cross_validated
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(work, moved, symlinks=True)
+    rules, _ = planned(moved, *args)
+    assert sum(rules.values()) == 0, rules
