@@ -284,7 +284,8 @@ def test_a_multi_label_manifest_reads_back_with_plain_pandas(tmp_path):
     import tables
 
     catalog, _, _, _ = chorus_catalog(tmp_path, "csv", multi_label=True)
-    manifest = make_manifest.build_manifest(catalog, "specs", ".npy", {catalog["audio_path"][0]: (6, 32, 63)})
+    manifest = make_manifest.build_manifest(catalog, "specs", ".npy", {catalog["audio_path"][0]: (6, 32, 63)},
+                                            SETTINGS)
     text = io.StringIO()
     tables.safe_frame(manifest).to_csv(text, index=False)
     back = pd.read_csv(io.StringIO(text.getvalue()))
