@@ -998,6 +998,7 @@ def fold_table():
     return folds["csv"] or config["labels"]["csv"]
 
 
+@functools.cache
 def variants():
     """Prefix → (experiment, fold) of every model beside the default ones (None where not one)."""
     found = {f"folds/{fold}/": (None, fold) for fold in fold_names()}

@@ -15,7 +15,7 @@ from audio_processing import load_png  # noqa: E402
 from labelling import LABEL_PREFIX, label_columns  # noqa: E402
 from plots import save_figure, short_label  # noqa: E402
 from settings import spectrogram_settings  # noqa: E402
-from spectrogram_math import frame_times, frequencies  # noqa: E402
+from spectrogram_math import frame_times, frequencies, spectrogram_rate  # noqa: E402
 
 #: Frequencies (Hz) that may label the frequency axis; those inside the range are used.
 HZ_TICKS = (0, 100, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000)
@@ -162,7 +162,7 @@ def plot_gallery(manifest_csv, out_png, settings=None, per_class=3, max_classes=
                 continue
             row = rows.iloc[c]
             x = example_array(root, row, channels)
-            sr = s["sr"] if s["sr"] is not None else int(row["sample_rate"])
+            sr = spectrogram_rate(int(row["sample_rate"]), s)
             image = draw_spectrogram(ax, x, sr, s)
             at = f" @ {row['start']:g} s" if "window" in row.index else ""
             ax.set_title(f"{short_label(row['id'])}{at} ({row['split']})", fontsize=7)

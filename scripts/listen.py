@@ -26,7 +26,10 @@ def spectrogram_rate(audio_path, settings):
     """
     import librosa
 
-    return settings["sr"] if settings["sr"] is not None else int(librosa.get_samplerate(audio_path))
+    from spectrogram_math import spectrogram_rate as rate_of
+
+    # the file's header is read only when its own rate is the one
+    return rate_of(None if settings["sr"] is not None else librosa.get_samplerate(audio_path), settings)
 
 
 def scale_to_peak(y, peak=PEAK):
