@@ -14,7 +14,7 @@ report: "report/workflow.rst"
 # output of every rule already made (3 s of a 50,000-file parse).
 wildcard_constraints:
     id=r"[^.\n][^\n]*",
-    branch=r"npy|png",
+    branch=r"npy|png|birdnet",
     name=r"[^/\n]+",
     prefix=r"(experiments/[A-Za-z0-9][A-Za-z0-9_.-]*/)?(folds/[A-Za-z0-9][A-Za-z0-9_.-]*/)?",
 
@@ -22,6 +22,7 @@ wildcard_constraints:
 include: "rules/common.smk"
 include: "rules/demo.smk"
 include: "rules/spectrogram.smk"
+include: "rules/embedding.smk"
 include: "rules/catalog.smk"
 include: "rules/manifest.smk"
 include: "rules/train.smk"
@@ -36,6 +37,7 @@ localrules:
     catalog,
     manifest_npy,
     manifest_png,
+    manifest_birdnet,
     compare_branches,
     plot_history,
     plot_confusion,

@@ -102,9 +102,28 @@ if config["image"]["cmap"] is not None:
     FORMS.update(COLOR_FORM)
 
 
+# The birdnet branch (branches: [.., birdnet]): BirdNET embeddings of every clip or window
+# (rules/embedding.smk, scripts/birdnet.py) and a Keras head on them. Not a form of the
+# spectrogram jobs: its own per-file outputs, made by its own jobs on the same warm workers.
+EMBEDDING = "birdnet" in config["branches"]
+EMBEDDINGS = {
+    "folder": "results/embeddings",
+    "suffix": ".npy",
+    "manifest": "results/final_embeddings.csv",
+}
+# Every branch that trains a model: the spectrogram branches and birdnet.
+MODEL_BRANCHES = list(BRANCHES) + (["birdnet"] if EMBEDDING else [])
+if EMBEDDING:
+    import birdnet
+
+    _problem = birdnet.file_problem()
+    if _problem:
+        raise WorkflowError(_problem)
+
+
 def require_branch(branch):
     """Stop with a clear error when an output of a branch that ``branches:`` turns off is asked for."""
-    if branch not in BRANCHES:
+    if branch not in MODEL_BRANCHES:
         raise WorkflowError(
             f"branches: the {branch} branch is off (branches: {config['branches']}); "
             f"add {branch} to branches to build its outputs"
@@ -708,7 +727,8 @@ def stage_folders():
     reruns (its facts tables have another folder, FACTS_DIR).
     """
     return [layout["folder"] for layout in {**ALL_BRANCHES, **COLOR_FORM}.values()] + [
-        "results/file_facts"
+        "results/file_facts",
+        EMBEDDINGS["folder"],
     ]
 
 
@@ -778,6 +798,7 @@ def remove_orphans():
     import output_state
 
     expected = {path for facts, specs in spectrogram_jobs() for path in (facts, *specs)}
+    expected |= set(embedding_files())
     stale = output_state.orphans(stage_files(), expected)
     removed = output_state.remove_files(stale, roots=stage_folders())
     if removed:
@@ -877,6 +898,80 @@ def compute_spectrograms(input, output, params, log):
     )
 
 
+def embedding_path(clip):
+    """The BirdNET embedding of ``clip`` (an id, or ``"{id}"`` for a rule): results/embeddings/{id}.npy."""
+    return f"{EMBEDDINGS['folder']}/{clip}{EMBEDDINGS['suffix']}"
+
+
+def embedding_files():
+    """The embedding of every clip (none when the birdnet branch is off)."""
+    return [embedding_path(clip) for clip in CLIPS] if EMBEDDING else []
+
+
+def embedding_rules():
+    """Name, audio input, output, log, content and resources of each embedding rule (as spectrogram_rules).
+
+    The same batches as the spectrogram jobs (one job per file with files_per_job: 1), so a file
+    added or changed reruns one batch of each; their own jobs, so turning the branch on or off
+    reruns no spectrogram job.
+    """
+    if FILES_PER_JOB == 1:
+        return [
+            (
+                "embedding",
+                audio_path,
+                embedding_path("{id}"),
+                "logs/embedding/{id}.log",
+                audio_content,
+                {key: file_job_resources(key) for key in ("runtime", "mem_mb")},
+            )
+        ]
+    return [
+        (
+            f"embedding_{batch}",
+            [audio_input(CLIPS[clip]) for clip in clips],
+            [embedding_path(clip) for clip in clips],
+            f"logs/embedding/{batch}.log",
+            BATCH_DIGESTS[batch],
+            job_resources(tuple(clips)),
+        )
+        for batch, clips in BATCHES.items()
+    ]
+
+
+def compute_embeddings(input, output, params, log):
+    """The body of an embedding job (a thread of the Snakemake process): its files to the warm workers.
+
+    workers.run_job with birdnet.process_one as the per-file work: the workers' fork server has
+    loaded the BirdNET interpreter (birdnet_preload in workers.PRELOAD), so no job pays for it.
+    """
+    import birdnet
+    from workers import as_list, run_job
+
+    prefix = f"{AUDIO_DIR}/"
+    seconds = {
+        path: DURATIONS.get(str(path)[len(prefix) :]) for path in as_list(input.audio)
+    }
+    run_job(
+        input.audio,
+        {"npy": output.embeddings},
+        None,
+        log[0],
+        workflow.cores,
+        params.windows,
+        config["file_timeout"],
+        config["on_bad_audio"],
+        seconds=seconds,
+        work=birdnet.process_one,
+    )
+
+
+if EMBEDDING:
+    import workers
+
+    workers.PRELOAD.append("birdnet_preload")
+
+
 def final_targets():
     """The targets of the workflow's default run: each enabled branch's model and figures, and the comparison of two."""
     targets = [
@@ -886,14 +981,14 @@ def final_targets():
         "results/report/split_summary.html",
         "results/report/rejected.html",
     ]
-    for branch in BRANCHES:
+    for branch in MODEL_BRANCHES:
         targets += [
             f"results/model_{branch}.keras",
             f"results/figures/{branch}_training_curves.png",
             f"results/figures/{branch}_confusion_matrix.png",
             f"results/figures/{branch}_pr_curves.png",
         ]
-    if len(BRANCHES) == 2:
+    if len(MODEL_BRANCHES) >= 2:
         targets += [
             "results/branch_comparison.md",
             "results/report/branch_comparison.html",
@@ -952,7 +1047,7 @@ def training_inputs(wildcards):
     """
     require_branch(wildcards.branch)
     experiment, fold = variant_of(wildcards)
-    if experiment is None and fold is None:
+    if experiment is None and fold is None and wildcards.branch in BRANCHES:
         inputs = dict(BRANCHES[wildcards.branch]["training"])
     else:
         inputs = learning_curve_inputs(wildcards)
@@ -1026,8 +1121,8 @@ def variant_of(wildcards):
 def variant_branches(experiment):
     """The branches an experiment trains on (every enabled branch for the default training)."""
     if experiment is None:
-        return list(BRANCHES)
-    return EXPERIMENTS[experiment].get("branches") or list(BRANCHES)
+        return list(MODEL_BRANCHES)
+    return EXPERIMENTS[experiment].get("branches") or list(MODEL_BRANCHES)
 
 
 def require_variant_branch(experiment, branch):
@@ -1049,7 +1144,7 @@ def variant_fold(wildcards):
 
 def variant_models():
     """``(experiment, branch, fold, prefix)`` of every model, the default ones first (experiment "default")."""
-    models = [("default", branch, "", "") for branch in BRANCHES]
+    models = [("default", branch, "", "") for branch in MODEL_BRANCHES]
     for prefix, (experiment, fold) in variants().items():
         models += [
             (experiment or "default", branch, fold or "", prefix)
@@ -1080,6 +1175,11 @@ def learning_curve_inputs(wildcards):
     look stale and retrain it.
     """
     require_branch(wildcards.branch)
+    if wildcards.branch == "birdnet":
+        return {
+            "data": EMBEDDINGS["manifest"],
+            "baseline": BRANCHES[listing_branch()]["training"]["data"],
+        }
     return {"data": BRANCHES[wildcards.branch]["training"]["data"]}
 
 
@@ -1102,7 +1202,9 @@ def learning_curve_targets():
     """Each branch's learning curve and its figure, when ``training.learning_curve`` lists fractions."""
     if not config["training"]["learning_curve"]:
         return []
-    return [f"results/figures/{branch}_learning_curve.png" for branch in BRANCHES]
+    return [
+        f"results/figures/{branch}_learning_curve.png" for branch in MODEL_BRANCHES
+    ]
 
 
 def provenance_config(wildcards):
@@ -1114,6 +1216,11 @@ def provenance_config(wildcards):
     """
     keys = ("audio_dir", "labels", "spectrogram")
     keys += ("image",) if wildcards.branch == "png" else ()
+    embedding = (
+        {"embedding": {"model": birdnet.VERSION, "baseline_branch": listing_branch()}}
+        if wildcards.branch == "birdnet"
+        else {}
+    )
     experiment, fold = variant_of(wildcards)
     split = dict(config["split"])
     if fold is None:
@@ -1124,12 +1231,16 @@ def provenance_config(wildcards):
         "split": split,
         "windows": window_settings(),
         "training": model_training(wildcards),
+        **embedding,
         **variant,
     }
 
 
 def model_branch():
-    """The branch whose model predict and the demo use: NPY, or PNG when the NPY branch is off."""
+    """The branch whose model predict and the demo use: predict_model, else NPY (PNG when the NPY branch is off)."""
+    if config["predict_model"] is not None:
+        require_branch(config["predict_model"])
+        return config["predict_model"]
     return "npy" if "npy" in BRANCHES else "png"
 
 

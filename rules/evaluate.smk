@@ -86,15 +86,18 @@ rule plot_learning_curve:
         "../scripts/plots.py"
 
 
-# The comparison needs both branches (branches: [npy, png], the default).
-if len(BRANCHES) == 2:
+# The comparison needs two branches (branches: [npy, png], the default; birdnet beside either);
+# the largest |png/255 - npy| needs both spectrogram branches.
+if len(MODEL_BRANCHES) >= 2:
 
     rule compare_branches:
         input:
-            metrics_npy="results/npy/metrics.json",
-            metrics_png="results/png/metrics.json",
-            npy_manifest=BRANCHES["npy"]["manifest"],
-            png_manifest=BRANCHES["png"]["manifest"],
+            metrics=[f"results/{branch}/metrics.json" for branch in MODEL_BRANCHES],
+            **{
+                f"{branch}_manifest": BRANCHES[branch]["manifest"]
+                for branch in BRANCHES
+                if len(BRANCHES) == 2
+            },
         output:
             json="results/branch_comparison.json",
             md="results/branch_comparison.md",
@@ -104,6 +107,7 @@ if len(BRANCHES) == 2:
             "../envs/audio.yaml"
         params:
             channels=CHANNELS,
+            branches=MODEL_BRANCHES,
         script:
             "../scripts/compare_branches.py"
 

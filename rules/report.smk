@@ -87,7 +87,7 @@ rule rejected_page:
         "../scripts/report_pages.py"
 
 
-if len(BRANCHES) == 2:
+if len(MODEL_BRANCHES) >= 2:
 
     rule comparison_page:
         input:
@@ -104,7 +104,8 @@ if len(BRANCHES) == 2:
             "../envs/audio.yaml"
         params:
             page="markdown",
-            title="NPY and PNG branch side by side",
+            title=" and ".join(branch.upper() for branch in MODEL_BRANCHES)
+            + " branches side by side",
         script:
             "../scripts/report_pages.py"
 

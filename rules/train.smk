@@ -134,6 +134,9 @@ rule learning_curve:
         training=config["training"],
         channels=CHANNELS,
         split_by=config["split"]["by"],
+        baseline_branch=lambda wildcards: (
+            listing_branch() if wildcards.branch == "birdnet" else None
+        ),
         code=code_digest(
             "learning_curve.py",
             "model.py",

@@ -201,7 +201,9 @@ def markdown(record):
         lines.append(f"{branch}: {entry['verdict']}.")
         if entry.get("advice"):
             lines += [f"{branch}: what to try first:", ""] + [f"- {tip}" for tip in entry["advice"]] + [""]
-    if record["max_abs_png_minus_npy"] is None:
+    if not {"npy", "png"} <= set(record["branches"]):
+        pass  # one spectrogram branch (beside birdnet): no two forms of one array to compare
+    elif record["max_abs_png_minus_npy"] is None:
         lines.append(
             "|png/255 − npy| is not compared: the PNGs are drawn at another size than the arrays "
             "(image: scale, height, width), so no pixel stands for one array cell."
@@ -214,13 +216,20 @@ def markdown(record):
     return "\n".join(lines) + "\n"
 
 
-def main(metrics_npy, metrics_png, npy_manifest, png_manifest, channels, out_json, out_md):
-    """Write ``branch_comparison.json`` and ``.md``."""
+def main(metrics_paths, npy_manifest, png_manifest, channels, out_json, out_md):
+    """Write ``branch_comparison.json`` and ``.md``.
+
+    ``metrics_paths``: branch → its ``metrics.json``, in the table's order (npy, png, birdnet: the
+    enabled ones). The largest |png/255 − npy| needs both manifests (``None`` where a branch is off).
+    """
     metrics = {}
-    for branch, path in (("npy", metrics_npy), ("png", metrics_png)):
+    for branch, path in metrics_paths.items():
         with open(path, encoding="utf-8") as f:
             metrics[branch] = json.load(f)
-    record = comparison(metrics, *largest_difference(npy_manifest, png_manifest, channels))
+    worst = (None, None)
+    if npy_manifest is not None and png_manifest is not None:
+        worst = largest_difference(npy_manifest, png_manifest, channels)
+    record = comparison(metrics, *worst)
     write_text(out_json, json.dumps(record, indent=2) + "\n")
     write_text(out_md, markdown(record))
     for branch, entry in record["branches"].items():
@@ -233,10 +242,9 @@ def main(metrics_npy, metrics_png, npy_manifest, png_manifest, channels, out_jso
 if "snakemake" in globals():
     sys.stderr = open(snakemake.log[0], "w")
     main(
-        snakemake.input.metrics_npy,
-        snakemake.input.metrics_png,
-        snakemake.input.npy_manifest,
-        snakemake.input.png_manifest,
+        dict(zip(snakemake.params.branches, snakemake.input.metrics)),
+        snakemake.input.get("npy_manifest"),
+        snakemake.input.get("png_manifest"),
         snakemake.params.channels,
         snakemake.output.json,
         snakemake.output.md,

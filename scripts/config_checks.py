@@ -89,10 +89,25 @@ def check_config(config):
             "labels.background_ratio samples the background windows of annotations: it needs labels.from: "
             "annotations and a labels.background class; set it to null otherwise"
         )
+    problems.extend(branch_problems(config["branches"]))
     problems.extend(split_problems(config["split"]))
     problems.extend(fold_problems(config["split"]["folds"], labels))
     problems.extend(experiment_problems(config["experiments"], config["branches"], config["training"]))
     return problems
+
+
+def branch_problems(branches):
+    """Problems of ``branches``: birdnet goes beside a spectrogram branch, whose baseline it is compared with.
+
+    Examples
+    --------
+    >>> branch_problems(["npy", "birdnet"]), len(branch_problems(["birdnet"]))
+    ([], 1)
+    """
+    if "birdnet" in branches and not {"npy", "png"} & set(branches):
+        return ["branches: birdnet needs npy or png beside it (its baseline, the split and the manifests come "
+                "from a spectrogram branch): e.g. branches: [npy, birdnet]"]
+    return []
 
 
 def fold_problems(folds, labels):

@@ -153,7 +153,7 @@ def row(fraction, data, rows, groups, cnn, base, steps):
     return values
 
 
-def learning_curve(data, training, fractions, split_by, full_metrics, threads=None):
+def learning_curve(data, training, fractions, split_by, full_metrics, threads=None, spectrograms=None):
     """Train the CNN and the baseline on every share and tabulate them with the full model's metrics.
 
     Parameters
@@ -168,6 +168,9 @@ def learning_curve(data, training, fractions, split_by, full_metrics, threads=No
     full_metrics : dict
         The trained model's ``metrics.json`` (the row of fraction 1.0).
     threads : int or None
+    spectrograms : loaders.Dataset or None
+        For the birdnet branch: the same rows' spectrograms, on which the baseline is fitted
+        (``train.baseline_data``); None fits it on ``data``.
 
     Returns
     -------
@@ -185,7 +188,8 @@ def learning_curve(data, training, fractions, split_by, full_metrics, threads=No
         split = np.array(data.split, dtype=object)
         split[np.setdiff1d(rows, chosen)] = "unused"  # out of the share: in no split
         share = replace(data, split=split)
-        _, base = baseline.run_baseline(share, ("val", "test"), training["seed"])
+        fitted = share if spectrograms is None else replace(spectrograms, split=split)
+        _, base = baseline.run_baseline(fitted, ("val", "test"), training["seed"])
         model, _, summary = train.train(share, training, threads)
         cnn = train.evaluate(model, share, training["batch_size"])[0]
         table.append(row(fraction, data, chosen, groups, cnn, base, summary["steps"]))
@@ -197,15 +201,21 @@ def learning_curve(data, training, fractions, split_by, full_metrics, threads=No
     return pd.DataFrame(table, columns=COLUMNS)
 
 
-def main(branch, data_path, channels, training, split_by, metrics_path, threads, out_csv):
-    """Load the branch (the NPY manifest's arrays, or the pixel table), draw the curve, write it, say if it still rose."""
+def main(branch, data_path, channels, training, split_by, metrics_path, threads, out_csv, baseline_path=None,
+         baseline_branch=None):
+    """Load the branch (the NPY manifest's arrays, the pixel table or the embeddings), draw the curve, write it.
+
+    For the birdnet branch, ``baseline_path`` and ``baseline_branch`` give the spectrograms its baseline is fitted on.
+    """
     import loaders
     from tables import write_csv
+    from train import baseline_data
 
     data = loaders.load_branch(branch, data_path, channels=channels)
+    spectrograms = baseline_data(data, baseline_branch, baseline_path, channels) if baseline_path else None
     with open(metrics_path, encoding="utf-8") as f:
         full = json.load(f)
-    curve = learning_curve(data, training, training["learning_curve"], split_by, full, threads)
+    curve = learning_curve(data, training, training["learning_curve"], split_by, full, threads, spectrograms)
     write_csv(curve, out_csv)
     rising = still_rising(curve, len(data.indices("val")))
     if rising is not None:
@@ -225,4 +235,6 @@ if "snakemake" in globals():
         snakemake.input.metrics,
         snakemake.threads,
         snakemake.output[0],
+        snakemake.input.get("baseline"),
+        snakemake.params.baseline_branch,
     )

@@ -149,7 +149,7 @@ def _shape_of(table):
             f"the spectrograms have {len(shapes)} shapes ({', '.join(sorted(shapes)[:3])}…); "
             "a CNN needs one: set spectrogram.duration"
         )
-    dims = tuple(int(n) for n in shapes.pop().split("x"))
+    dims = tuple(int(n) for n in str(shapes.pop()).split("x"))
     return dims if len(dims) == 3 else dims + (1,)
 
 
@@ -257,12 +257,12 @@ def spectrogram_id(filename):
 
 
 def load_branch(branch, data, stack=None, channels=1):
-    """Load a run's data for ``'npy'`` (manifest [+ stack]) or ``'png'`` (pixel table).
+    """Load a run's data for ``'npy'`` (manifest [+ stack]), ``'png'`` (pixel table) or ``'birdnet'`` (embeddings).
 
     ``channels`` is the number of channels per spectrogram (2 for stereo): the
     pixel table stacks them vertically and needs it to unstack them.
     """
-    if branch == "npy":
+    if branch in ("npy", "birdnet"):  # birdnet: the manifest of embeddings, (n, 1024) features
         return load_npy_data(data, stack=stack)
     return load_csv_data(data, channels=channels)
 

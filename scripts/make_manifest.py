@@ -240,3 +240,39 @@ def run_rule(input, output, params, log):
         image=params.image,
         windows=params.windows,
     )
+
+
+def embedding_manifest(catalog_csv, out_csv, folder):
+    """Write the birdnet branch's manifest (``results/final_embeddings.csv``): the catalog's rows, as the NPY one's.
+
+    ``filename`` is each clip's embedding (``embeddings/{id}.npy``, a ``(1024,)`` array, or
+    ``(n_windows, 1024)`` for a recording cut into windows; ``shape`` is ``1024``) and
+    ``spectrogram_sample_rate`` the rate BirdNET reads it at (48 kHz). Every embedding's header is
+    read: a file whose embedding job rejected it (``on_bad_audio: skip``), or an embedding of
+    another shape, stops the job naming it.
+    """
+    import birdnet
+    from audio_processing import read_spectrogram_file
+
+    catalog = read_csv(catalog_csv, dtype={"id": str, "author": str, "class": str}, keep_default_na=False)
+    root = os.path.dirname(out_csv) or "."
+    shapes = {}
+    for clip, audio in zip(catalog["id"], catalog["audio_path"]):
+        if audio in shapes:  # the next window of a recording
+            continue
+        path = f"{folder}/{clip}.npy"
+        shape, rejected = read_spectrogram_file(path)
+        if rejected is not None or shape[-1] != birdnet.SIZE:
+            raise ValueError(f"{audio}: its embedding {path} is not one ({rejected or shape}); "
+                             "its spectrogram was made, so run its embedding job again (--forcerun with the path)")
+        shapes[audio] = shape
+    manifest = build_manifest(catalog, os.path.relpath(folder, root), ".npy", shapes, {"sr": birdnet.SAMPLE_RATE})
+    write_csv(manifest, out_csv, durable=True)
+
+
+def run_embedding_rule(input, output, params, log):
+    """The body of rule ``manifest_birdnet`` (``rules/embedding.smk``): an error's traceback goes to its log."""
+    from joblog import logged
+
+    with logged(log[0]):
+        embedding_manifest(input.catalog, output.manifest, params.folder)

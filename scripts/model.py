@@ -335,6 +335,54 @@ def build_cnn(input_shape, n_classes, settings, normalizer_stats=None, steps_per
     x = layers.Dropout(settings["dropout"])(x)
     outputs = layers.Dense(n_classes, activation="sigmoid" if multi_label else "softmax", name="probabilities")(x)
     model = keras.Model(inputs, outputs, name="spectrogram_cnn")
+    compile_model(model, settings, steps_per_epoch, multi_label)
+    return model
+
+
+def build_head(n_features, n_classes, settings, stats, steps_per_epoch=10, multi_label=False):
+    """The birdnet branch's classifier: standardisation, then a linear layer (or one hidden ReLU layer).
+
+    Parameters
+    ----------
+    n_features : int
+        Values per example (1,024 for a BirdNET embedding).
+    n_classes : int
+        Number of classes.
+    settings : dict
+        The ``training`` section: ``head_units`` (0: linear; more: a hidden layer of that many units,
+        with ``dropout`` after it), ``learning_rate``, ``lr_schedule``, ``weight_decay``, ``epochs``.
+    stats : tuple
+        ``(mean, variance)`` of every feature over the training split: a fixed ``Normalization``
+        layer, saved with the model.
+    steps_per_epoch : int
+        For the cosine schedule's length.
+    multi_label : bool
+        Sigmoids and binary cross-entropy (see :func:`build_cnn`).
+
+    Returns
+    -------
+    keras.Model
+        Compiled as :func:`build_cnn`'s model is.
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(int(n_features),), name="embedding")
+    mean, variance = stats
+    x = layers.Normalization(axis=-1, mean=mean, variance=variance, name="standardise")(inputs)
+    if settings["head_units"] > 0:
+        x = layers.Dense(settings["head_units"], activation="relu")(x)
+        x = layers.Dropout(settings["dropout"])(x)
+    outputs = layers.Dense(n_classes, activation="sigmoid" if multi_label else "softmax", name="probabilities")(x)
+    model = keras.Model(inputs, outputs, name="embedding_head")
+    compile_model(model, settings, steps_per_epoch, multi_label)
+    return model
+
+
+def compile_model(model, settings, steps_per_epoch, multi_label):
+    """Compile with Adam (AdamW when ``weight_decay`` > 0) and the loss of single- or multi-label classes."""
+    import keras
+
     rate = learning_rate(settings, steps_per_epoch)
     optimizer = (
         keras.optimizers.AdamW(rate, weight_decay=settings["weight_decay"])
@@ -346,7 +394,6 @@ def build_cnn(input_shape, n_classes, settings, normalizer_stats=None, steps_per
                       metrics=[keras.metrics.BinaryAccuracy(name="accuracy")])
     else:
         model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
-    return model
 
 
 def make_batches(features, labels, indices, batch_size, shuffle_seed=None, n_classes=None, sample_weights=None,

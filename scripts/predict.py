@@ -65,7 +65,14 @@ def read_provenance(model_path):
 
 
 def model_input(path, record, x=None):
-    """The array a model saw in training for one audio file, or for ``x`` computed from it (PNG models see 8-bit values)."""
+    """The array a model saw in training for one audio file, or for ``x`` computed from it (PNG models see 8-bit values).
+
+    A model of the birdnet branch sees the file's BirdNET embedding (``birdnet.embed_file``).
+    """
+    if record["branch"] == "birdnet":
+        import birdnet
+
+        return birdnet.embed_file(path) if x is None else x
     x = spectrogram(path, record["spectrogram"]) if x is None else x
     if record["branch"] == "png":  # as its PNG: drawn at the image size, then 8-bit
         x = np.rint(resize(x, record["image"]) * 255.0) / 255.0
@@ -162,7 +169,13 @@ def predict_windows(model, path, record, windows):
     """
     bounds = recording_windows(path, windows)
     parts, chunk = [], []
-    for x in spectrogram_windows(path, record["spectrogram"], windows, bounds=bounds):
+    if record["branch"] == "birdnet":
+        import birdnet
+
+        arrays = birdnet.embed_windows(path, windows, bounds)
+    else:
+        arrays = spectrogram_windows(path, record["spectrogram"], windows, bounds=bounds)
+    for x in arrays:
         chunk.append(model_input(path, record, x))
         if len(chunk) == CHUNK:
             parts.append(model.predict(np.stack(chunk), verbose=0))

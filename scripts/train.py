@@ -275,8 +275,21 @@ def training_summary(history, kept_epoch, seconds, steps_per_epoch, passes_per_e
     }
 
 
+def embedding_statistics(features, rows):
+    """Mean and variance of every value of an embedding over the training rows (the head's standardisation).
+
+    A value constant over the training rows gets variance 1, so that it is centred, not divided by zero.
+    """
+    x = np.asarray(features[np.sort(rows)], dtype=np.float64)
+    variance = x.var(axis=0)
+    return x.mean(axis=0), np.where(variance > 0, variance, 1.0)
+
+
 def train(data, training, threads=None):
-    """Fit the CNN on the train split (augmented when switched on), early-stopping on val.
+    """Fit the CNN (a head for embeddings: ``model.build_head``) on the train split, early-stopping on val.
+
+    The birdnet branch's head trains as the CNN does (seed, class weights, steps, early stopping,
+    weight averaging), on unaugmented embeddings: the augmentations act on spectrograms.
 
     Parameters
     ----------
@@ -295,14 +308,17 @@ def train(data, training, threads=None):
     summary : dict
         :func:`training_summary`.
     """
-    from model import build_cnn, frequency_statistics, make_batches, passes_per_epoch, setup_keras
+    from model import build_cnn, build_head, frequency_statistics, make_batches, passes_per_epoch, setup_keras
 
     keras = setup_keras(threads=threads, seed=training["seed"])
     train_rows, val_rows = data.indices("train"), data.indices("val")
     if len(train_rows) == 0:
         raise ValueError("the train split is empty: check split.fractions and split.assign")
+    embedded = data.features.ndim == 2  # the birdnet branch: one embedding per example, a head instead of a CNN
     stats = None
-    if training["normalizer"] in ("per_frequency", "both"):
+    if embedded:
+        stats = embedding_statistics(data.features, train_rows)
+    elif training["normalizer"] in ("per_frequency", "both"):
         stats = frequency_statistics(data.features, train_rows)
     n_classes, size = len(data.classes), training["batch_size"]
     labels = data.targets if data.multi_label else data.labels
@@ -310,15 +326,19 @@ def train(data, training, threads=None):
     batches = make_batches(
         data.features, labels, train_rows, size, training["seed"], n_classes,
         sample_weights(data, train_rows, training["class_weight"]),
-        training if augmenting(training) else None, passes,
+        training if augmenting(training) and not embedded else None, passes,
     )
     steps = len(batches)
     if passes > 1:
         print(f"{len(train_rows)} training examples make {steps // passes} steps per pass: every epoch passes over "
               f"them {passes} times ({steps} steps) to reach training.min_steps {training['min_steps']}",
               file=sys.stderr)
-    model = build_cnn(data.features.shape[1:], n_classes, training, stats, steps_per_epoch=steps,
-                      multi_label=data.multi_label)
+    if embedded:
+        model = build_head(data.features.shape[1], n_classes, training, stats, steps_per_epoch=steps,
+                           multi_label=data.multi_label)
+    else:
+        model = build_cnn(data.features.shape[1:], n_classes, training, stats, steps_per_epoch=steps,
+                          multi_label=data.multi_label)
     val = make_batches(data.features, labels, val_rows, size, n_classes=n_classes) if len(val_rows) else None
     averaging = training["average_epochs"]
     timer, callbacks, stopper = epoch_timer(), [], None
@@ -481,8 +501,22 @@ def fold_rows(data, folds_csv, fold):
     return splits.fold_split(data.split, [of.get(f, "") for f in files], fold["fold"], fold["names"], fold["val"])
 
 
+def baseline_data(data, baseline_branch, baseline_path, channels):
+    """The spectrogram rows the baseline of the birdnet branch is fitted on: the same examples, in the same order.
+
+    The baseline is always the spectrogram one (per-band statistics, a logistic regression), so the
+    embeddings' head faces the same baseline as the CNNs. Its split is the embeddings' (a fold's too).
+    """
+    spectrograms = loaders.load_branch(baseline_branch, baseline_path, None, channels)
+    if list(spectrograms.ids) != list(data.ids):
+        raise ValueError(f"{baseline_path}: its rows are not those of the embeddings' manifest (same ids in the "
+                         "same order); run the workflow again to rebuild both")
+    spectrograms.split = data.split
+    return spectrograms
+
+
 def main(branch, data_path, stack, channels, training, config, repo, threads, out, events_path=None, fold=None,
-         folds_path=None):
+         folds_path=None, baseline_path=None):
     """Train, evaluate and write every output of one branch, the baseline's metrics beside the CNN's.
 
     ``out["per_group"]`` gets every author's (and recording's) score beside the pooled one, worst first
@@ -494,7 +528,10 @@ def main(branch, data_path, stack, channels, training, config, repo, threads, ou
         data.split = fold_rows(data, folds_path, fold)
     background = (config.get("labels") or {}).get("background")
     events = read_csv(events_path, dtype={"id": str, "class": str}, keep_default_na=False) if events_path else None
-    _, baseline_metrics = baseline.run_baseline(data, EVALUATED, training["seed"], background, events)
+    fitted = data
+    if baseline_path is not None:
+        fitted = baseline_data(data, config["embedding"]["baseline_branch"], baseline_path, channels)
+    _, baseline_metrics = baseline.run_baseline(fitted, EVALUATED, training["seed"], background, events)
     model, history, summary = train(data, training, threads)
     metrics, confusion, wrong, thresholds, scores = evaluate(model, data, training["batch_size"], events, background)
     metrics = {"multi_label": data.multi_label, **metrics}
@@ -502,7 +539,8 @@ def main(branch, data_path, stack, channels, training, config, repo, threads, ou
     if thresholds is not None:
         metrics["thresholds"] = dict(zip(data.classes, thresholds.tolist()))
     metrics.update(baseline=baseline_metrics, training=summary, beats_baseline_on_val=beats)
-    tips = run_advice(model, data, training, metrics, thresholds) if beats is False else []
+    # The advice is about the CNN's settings: none for the birdnet branch's head
+    tips = run_advice(model, data, training, metrics, thresholds) if beats is False and data.features.ndim > 2 else []
     if tips:
         metrics["advice"] = tips
     os.makedirs(os.path.dirname(out["history"]), exist_ok=True)
@@ -544,4 +582,5 @@ if "snakemake" in globals():
         snakemake.input.get("events"),
         snakemake.params.fold,
         snakemake.input.get("folds"),
+        snakemake.input.get("baseline"),
     )

@@ -111,11 +111,25 @@ def compute(jobs, settings, windows=None, work=process_one):
     return None
 
 
+def _share_path():
+    """Put this folder (scripts/) on ``PYTHONPATH``, so that the fork server can import :data:`PRELOAD`.
+
+    Python 3.11's fork server does not take its parent's ``sys.path`` (it is
+    sent, then ignored) and skips a preload module it cannot import without a
+    word: without this, ``audio_processing`` was imported again by every worker.
+    """
+    here = os.path.dirname(os.path.abspath(__file__))
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if here not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([here] + paths)
+
+
 def _context():
     """A fork server where the platform has one (imports paid once, in the server), else spawn."""
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
+        _share_path()
         context.set_forkserver_preload(PRELOAD)
     return context
 
@@ -544,7 +558,7 @@ def as_list(paths):
 
 
 def run_job(audio, outputs, settings, log, cores, windows=None, file_timeout=None, on_bad_audio="fail",
-            on_silent="keep", image=None, progress=None, facts=None, channels=1, seconds=None):
+            on_silent="keep", image=None, progress=None, facts=None, channels=1, seconds=None, work=None):
     """The body of a spectrogram job: every output of every file, one computation each.
 
     Called by the spectrogram rules (``rules/spectrogram.smk``) in a thread of
@@ -593,6 +607,9 @@ def run_job(audio, outputs, settings, log, cores, windows=None, file_timeout=Non
         Channels per spectrogram array (for the shapes of the facts).
     seconds : dict or None
         Audio path → length in seconds: a long recording's time limit grows with it (:func:`file_limit`).
+    work : callable or None
+        The per-file work (:func:`compute`); None: :func:`process_one` (every spectrogram form). The
+        embedding jobs pass ``birdnet.process_one``, with ``outputs`` ``{'npy': paths}``.
 
     Raises
     ------
@@ -604,7 +621,8 @@ def run_job(audio, outputs, settings, log, cores, windows=None, file_timeout=Non
 
     from audio_io import SILENT_REASON
 
-    work = functools.partial(process_one, refuse_silent=on_silent == "skip", image=image)
+    if work is None:
+        work = functools.partial(process_one, refuse_silent=on_silent == "skip", image=image)
     files = as_list(audio)
     paths = {form: as_list(path) for form, path in outputs.items()}
     pending = [(file, {form: paths[form][i] for form in paths}) for i, file in enumerate(files)]
