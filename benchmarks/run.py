@@ -21,6 +21,10 @@
 5. Training-data load: the legacy pixel CSV against the NPY files and the
    memory-mapped stack (``benchmarks/loading.py``); and the peak memory (RSS
    of the whole process tree) of the cold spectrogram stage at two sizes.
+6. The birdnet branch's embedding stage (issue 29) on FSDD: the workflow
+   (``results/final_embeddings.csv``, after the spectrogram stage) against an
+   in-process loop running the same BirdNET interpreter over the same files on
+   the same cores in a fresh process (goal: ≤ 1.5×).
 
 Every figure is printed next to its goal, with the machine's core count, and
 the peak RSS of every run. Nothing is written to the repository: the work
@@ -352,6 +356,37 @@ def in_process_loop(tmp, files, cores):
     return helper("loop", {"jobs": jobs, "settings": FSDD_SETTINGS, "cores": cores}, tmp)[:2]
 
 
+def birdnet_loop_main(args):
+    """The in-process loop of the birdnet measurement (a fresh process): every file's embedding on ``cores`` cores."""
+    import birdnet
+    import workers
+
+    spec = json.loads(Path(args.birdnet_loop).read_text())
+    problem = workers.process_files(spec["jobs"], None, spec["cores"], work=birdnet.process_one)
+    if problem is not None:
+        raise SystemExit("{}: {}".format(*problem))
+
+
+def birdnet_stage(tmp, n, cores):
+    """Measurement 6: the embedding stage of the workflow against the in-process loop, on the same ``n`` FSDD files."""
+    work = copy_workflow(tmp / "birdnet" / "wf")
+    audio = tmp / "birdnet" / "audio"
+    files = link_fsdd(audio, n)
+    write_config(work, audio, {**FSDD_CONFIG, "branches": ["npy", "birdnet"]})
+    snakemake(work, "results/final_specs.csv", "--cores", str(cores), "--configfile", "bench.yaml")  # not timed
+    out = tmp / "birdnet" / "loop"
+    jobs = [(str(f), {"npy": str(out / f"{f.stem}.npy")}) for f in files]
+    path = tmp / "birdnet_loop.json"
+    path.write_text(json.dumps({"jobs": jobs, "cores": cores}))
+    loop_wall, loop_rss, _ = timed_run([sys.executable, __file__, "--birdnet-loop", str(path)], cwd=ROOT)
+    flow_wall, flow_rss, _ = snakemake(work, "results/final_embeddings.csv", "--cores", str(cores),
+                                       "--configfile", "bench.yaml")
+    made = len(list((work / "results" / "embeddings").glob("*.npy")))
+    if made != n:
+        raise SystemExit(f"the workflow made {made} embeddings, not {n}")
+    return {"n": n, "loop": (loop_wall, loop_rss), "flow": (flow_wall, flow_rss)}
+
+
 def cold_stage(tmp, n, cores, notebook_files):
     """Measurement 1 (and the 3k figure of 5): workflow, in-process loop and notebook on the same files."""
     work = copy_workflow(tmp / "stage" / "wf")
@@ -655,6 +690,12 @@ def report(r, args):
                          + f" | ≤ 45 s | {verdict(all(wall <= 45 for wall, _ in pairs))} |")
     for what, measured, goal, met in r.get("windows", {}).get("rows", []):
         lines.append(f"| 4 | windows: {what} | {measured} | {goal} | {met} |")
+    bn = r.get("birdnet")
+    if bn:
+        ratio = bn["flow"][0] / bn["loop"][0]
+        lines.append(f"| 6 | birdnet embedding stage, {bn['n']:,} FSDD files: workflow ÷ in-process loop | "
+                     f"{ratio:.2f}× ({bn['flow'][0]:.1f} s ÷ {bn['loop'][0]:.1f} s) | ≤ 1.5× | "
+                     f"{verdict(ratio <= 1.5)} |")
     ld = r.get("loading")
     if ld:
         lines.append(f"| 5 | training-data load, {ld['n']:,} spectrograms: pixel CSV ÷ NPY files | "
@@ -706,6 +747,9 @@ def report(r, args):
             nth = f" ({k + 1} of {len(d['dry'])})" if len(d["dry"]) > 1 else ""
             row(f"workflow, up-to-date dry run{nth}", d["n"], *dry)
             row(f"bare one-rule workflow, up-to-date dry run{nth}", d["n"], *bare)
+    if bn:
+        row(f"birdnet embeddings: in-process loop, fresh process, {args.cores} cores", bn["n"], *bn["loop"])
+        row(f"birdnet embeddings: workflow, {args.cores} cores", bn["n"], *bn["flow"])
     if ld:
         lines.append(f"| training-data load: pixel CSV ({ld['csv_mb']:.0f} MB) / NPY files / NPY stack | {ld['n']:,} | "
                      f"{ld['csv']:.3f} / {ld['files']:.3f} / {ld['stack']:.3f} | – | – |")
@@ -732,12 +776,17 @@ def main():
     parser.add_argument("--windows", default="8x60,2",
                         help="windows benchmark: RECORDINGSxSECONDS,HOURS (default 8x60,2; '' skips)")
     parser.add_argument("--load-files", type=int, default=3000, help="spectrograms of the loading benchmark")
+    parser.add_argument("--birdnet-files", type=int, default=3000,
+                        help="FSDD files of the birdnet embedding stage (default 3000; 0 skips)")
     parser.add_argument("--work", help="keep the work folders here instead of a temporary folder")
     parser.add_argument("--loop", help=argparse.SUPPRESS)
+    parser.add_argument("--birdnet-loop", help=argparse.SUPPRESS)
     parser.add_argument("--notebook", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.loop:
         return loop_main(args)
+    if args.birdnet_loop:
+        return birdnet_loop_main(args)
     if args.notebook:
         return notebook_main(args)
     if not FSDD.is_dir():
@@ -775,6 +824,9 @@ def main():
             results["windows"] = windows(tmp, args.windows, args.cores)
         log("5. training-data load")
         results["loading"] = loading(args.load_files)
+        if args.birdnet_files:
+            log(f"6. birdnet embedding stage on {args.birdnet_files} FSDD files (loop, workflow)")
+            results["birdnet"] = birdnet_stage(tmp, args.birdnet_files, args.cores)
     finally:
         if not args.work:
             shutil.rmtree(tmp, ignore_errors=True)
