@@ -37,7 +37,6 @@ localrules:
     catalog,
     manifest_npy,
     manifest_png,
-    manifest_birdnet,
     compare_branches,
     plot_history,
     plot_confusion,

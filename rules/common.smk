@@ -438,7 +438,7 @@ def report_scale():
         durations, rates, config["spectrogram"], windowing(), CHANNELS, image
     )
     logger.info(
-        scale.estimate_line(counts, list(BRANCHES), windowing(), len(AUDIO_FILES))
+        scale.estimate_line(counts, MODEL_BRANCHES, windowing(), len(AUDIO_FILES))
     )
 
 
@@ -923,7 +923,7 @@ def embedding_rules():
                 embedding_path("{id}"),
                 "logs/embedding/{id}.log",
                 audio_content,
-                {key: file_job_resources(key) for key in ("runtime", "mem_mb")},
+                {key: file_embedding_resources(key) for key in ("runtime", "mem_mb")},
             )
         ]
     return [
@@ -933,10 +933,30 @@ def embedding_rules():
             [embedding_path(clip) for clip in clips],
             f"logs/embedding/{batch}.log",
             BATCH_DIGESTS[batch],
-            job_resources(tuple(clips)),
+            embedding_job_resources(tuple(clips)),
         )
         for batch, clips in BATCHES.items()
     ]
+
+
+def embedding_job_resources(clips):
+    """Cluster runtime and mem_mb of an embedding job of ``clips``: BirdNET's cost per second of audio.
+
+    batch_resources in the configuration overrides them, as it does the spectrogram jobs'.
+    """
+    derived = batches.embedding_resources(
+        sum(SECONDS.get(clip, 0.0) for clip in clips), windowing()
+    )
+    override = config["batch_resources"]
+    return {
+        key: override[key] if override[key] is not None else value
+        for key, value in derived.items()
+    }
+
+
+def file_embedding_resources(key):
+    """A resource of a one-file embedding job (files_per_job: 1), as a function of its ``{id}``."""
+    return lambda wildcards: embedding_job_resources((wildcards.id,))[key]
 
 
 def compute_embeddings(input, output, params, log):
@@ -1202,9 +1222,7 @@ def learning_curve_targets():
     """Each branch's learning curve and its figure, when ``training.learning_curve`` lists fractions."""
     if not config["training"]["learning_curve"]:
         return []
-    return [
-        f"results/figures/{branch}_learning_curve.png" for branch in MODEL_BRANCHES
-    ]
+    return [f"results/figures/{branch}_learning_curve.png" for branch in MODEL_BRANCHES]
 
 
 def provenance_config(wildcards):
@@ -1363,9 +1381,18 @@ def prediction_places(wildcards):
 def prediction_runtime(wildcards):
     """Cluster minutes of one prediction job, from the seconds of audio it holds (batches.prediction_runtime)."""
     seconds = prediction_plan(wildcards.name)["seconds"]
-    return batches.prediction_runtime(
-        sum(seconds[rel] or 0.0 for rel in prediction_batch(wildcards))
-    )
+    audio = sum(seconds[rel] or 0.0 for rel in prediction_batch(wildcards))
+    if (
+        model_branch() == "birdnet"
+    ):  # BirdNET costs more than a log-mel per second of audio
+        return batches.prediction_runtime(
+            audio,
+            max(
+                batches.PREDICT_SECONDS_PER_AUDIO_SECOND,
+                batches.birdnet_rate(windowing()),
+            ),
+        )
+    return batches.prediction_runtime(audio)
 
 
 def prediction_batch_files(kind):

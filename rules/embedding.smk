@@ -36,6 +36,9 @@ if EMBEDDING:
             run:
                 compute_embeddings(input, output, params, log)
 
+    localrules:
+        manifest_birdnet,
+
     # One row per clip (or window) of the catalog, as the NPY manifest's rows, with the path of its
     # embedding; a localrule. Its inputs are the embeddings themselves (checked to be embeddings).
     rule manifest_birdnet:
@@ -47,7 +50,7 @@ if EMBEDDING:
         log:
             "logs/manifest_birdnet.log",
         params:
-            folder=EMBEDDINGS["folder"],
+            folder=lambda wildcards: EMBEDDINGS["folder"],
         run:
             from make_manifest import run_embedding_rule
 

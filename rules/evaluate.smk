@@ -92,12 +92,12 @@ if len(MODEL_BRANCHES) >= 2:
 
     rule compare_branches:
         input:
-            metrics=[f"results/{branch}/metrics.json" for branch in MODEL_BRANCHES],
             **{
                 f"{branch}_manifest": BRANCHES[branch]["manifest"]
                 for branch in BRANCHES
                 if len(BRANCHES) == 2
             },
+            metrics=[f"results/{branch}/metrics.json" for branch in MODEL_BRANCHES],
         output:
             json="results/branch_comparison.json",
             md="results/branch_comparison.md",

@@ -181,6 +181,41 @@ def prediction_runtime(audio_seconds, rate=PREDICT_SECONDS_PER_AUDIO_SECOND, mar
     return max(MIN_RUNTIME, int(-(-margin * (startup + float(audio_seconds) * rate) // 60)))
 
 
+#: Seconds of one core per 3-s BirdNET frame (46-48 ms measured, LiteRT, one thread; scripts/birdnet.py).
+BIRDNET_SECONDS_PER_FRAME = 0.05
+#: Memory of a worker that holds the BirdNET interpreter, beyond BASE_MEM_MB (measured: about 380 MB).
+BIRDNET_MEM_MB = 500
+
+
+def birdnet_rate(windows=None):
+    """Seconds of one core BirdNET takes per second of audio: 3-s frames of clips, or one frame per 3 s of each window.
+
+    Windows overlap (``hop`` < ``length``): each second of audio is in ``length / hop`` windows.
+
+    Examples
+    --------
+    >>> round(birdnet_rate(), 4), round(birdnet_rate({"length": 1.0, "hop": 0.5}), 4)
+    (0.0167, 0.1)
+    """
+    if windows is None:
+        return BIRDNET_SECONDS_PER_FRAME / 3.0
+    hop = windows.get("hop") or windows["length"]
+    frames_per_window = max(1, -(-windows["length"] // 3.0))
+    return BIRDNET_SECONDS_PER_FRAME * frames_per_window / hop
+
+
+def embedding_resources(seconds, windows=None):
+    """Slurm ``runtime`` (minutes) and ``mem_mb`` of an embedding job of ``seconds`` of audio (:func:`birdnet_rate`).
+
+    Examples
+    --------
+    >>> embedding_resources(32 * 3600.0, {"length": 2.0, "hop": 1.0})  # 32 one-hour recordings
+    {'runtime': 194, 'mem_mb': 2000}
+    """
+    runtime = prediction_runtime(float(seconds), birdnet_rate(windows), RUNTIME_MARGIN, STARTUP_SECONDS)
+    return {"runtime": runtime, "mem_mb": BASE_MEM_MB + BIRDNET_MEM_MB}
+
+
 def job_resources(seconds, array_bytes, channels=1):
     """Slurm ``runtime`` (minutes) and ``mem_mb`` of a spectrogram job from the audio it holds.
 

@@ -10,11 +10,18 @@ Standard library (``audio_processing`` for a PNG's size); the rates and lengths 
 headers (``audio_io.header_facts``, remembered with the file checks, ``discovery.check_files``).
 """
 
+import math
+
 #: Bytes per pixel of an 8-bit grayscale PNG of a spectrogram, roughly: spectrograms hold noise, which
 #: compresses poorly (measured 0.6-0.9 on the demo's and FSDD's images).
 PNG_BYTES_PER_PIXEL = 0.8
 #: A file recorded at this many times ``spectrogram.sr`` or more is said to be far above it.
 FAR_ABOVE = 2
+#: Bytes of one BirdNET embedding (1,024 float32, scripts/birdnet.py), its frame and its cost on one core
+#: (46-48 ms per 3-s frame measured on this project's machine, LiteRT, one thread).
+EMBEDDING_BYTES = 1024 * 4
+BIRDNET_FRAME_SECONDS = 3.0
+BIRDNET_SECONDS_PER_FRAME = 0.05
 
 
 def rate_problem(rates, sr):
@@ -136,11 +143,13 @@ def estimate(durations, rates, spectrogram, windows=None, channels=1, image=None
     -------
     dict
         ``files`` (counted), ``examples`` (clips or windows), ``npy`` (bytes of float32
-        arrays, headers left out) and ``png`` (bytes, at :data:`PNG_BYTES_PER_PIXEL`).
+        arrays, headers left out), ``png`` (bytes, at :data:`PNG_BYTES_PER_PIXEL`),
+        ``birdnet`` (bytes of the BirdNET embeddings, 1,024 float32 per example) and
+        ``birdnet_frames`` (the 3-s frames BirdNET runs on: an example's length in whole frames, rounded up).
     """
     from spectrogram_math import window_bounds
 
-    counts, sizes = {"files": 0, "examples": 0, "npy": 0, "png": 0}, {}
+    counts, sizes = {"files": 0, "examples": 0, "npy": 0, "png": 0, "birdnet": 0, "birdnet_frames": 0}, {}
     for path, seconds in durations.items():
         sr = spectrogram["sr"] or rates.get(path)
         if sr is None or seconds is None:
@@ -156,6 +165,8 @@ def estimate(durations, rates, spectrogram, windows=None, channels=1, image=None
         counts["examples"] += n
         counts["npy"] += n * sizes[(length, sr)][0]
         counts["png"] += n * sizes[(length, sr)][1]
+        counts["birdnet"] += n * EMBEDDING_BYTES
+        counts["birdnet_frames"] += n * max(1, math.ceil(length / BIRDNET_FRAME_SECONDS - 1e-9))
     counts["png"] = int(counts["png"])
     return counts
 
@@ -177,19 +188,27 @@ def size_text(n_bytes):
 
 
 def estimate_line(counts, branches, windows=None, total=None):
-    """The line the run logs at the start: examples and the size each branch writes.
+    """The line the run logs at the start: examples and the size each branch writes (and BirdNET's CPU time).
 
     Examples
     --------
     >>> estimate_line({"files": 500, "examples": 1800000, "npy": 46e9, "png": 9.2e9}, ["npy", "png"], {"length": 2})
     'this run makes 1,800,000 windows of 500 recordings: about 46 GB (npy), 9.2 GB (png) of spectrograms'
+    >>> estimate_line({"files": 30, "examples": 30, "npy": 1e6, "png": 0, "birdnet": 122880, "birdnet_frames": 40},
+    ...               ["npy", "birdnet"])
+    'this run makes 30 clips of 30 files: about 1 MB (npy), 123 kB (birdnet) of spectrograms and embeddings; BirdNET runs on 40 frames of 3 s (about 2 CPU s)'
     """
     unit, whole = ("windows", "recordings") if windows is not None else ("clips", "files")
     sizes = ", ".join(f"{size_text(counts[branch])} ({branch})" for branch in branches)
     unknown = ""
     if total and total > counts["files"]:
         unknown = f" (and {total - counts['files']:,} files whose header gives no length)"
-    return (
+    line = (
         f"this run makes {counts['examples']:,} {unit} of {counts['files']:,} {whole}{unknown}: "
         f"about {sizes} of spectrograms"
     )
+    if "birdnet" in branches:
+        seconds = counts["birdnet_frames"] * BIRDNET_SECONDS_PER_FRAME
+        cpu = f"{seconds / 3600:.3g} CPU hours" if seconds >= 3600 else f"{seconds:.0f} CPU s"
+        line += f" and embeddings; BirdNET runs on {counts['birdnet_frames']:,} frames of 3 s (about {cpu})"
+    return line

@@ -22,7 +22,7 @@ import birdnet
 import loaders
 from spectrogram_math import window_bounds
 from test_windows_workflow import CONFIG, recording, soundscapes
-from workflow import ENV, SNAKEMAKE, copy_workflow, jobs_in, planned, run
+from workflow import ENV, ROOT, SNAKEMAKE, copy_workflow, jobs_in, planned, run
 
 needs_model = pytest.mark.skipif(birdnet.file_problem() is not None, reason=str(birdnet.file_problem()))
 
@@ -251,3 +251,17 @@ def test_experiments_folds_and_learning_curve_plan_the_head_too(embedded):
                  "results/experiments/wide/folds/3/model_birdnet.keras", "results/birdnet/learning_curve.csv"):
         assert path in out, path
     assert "results/experiments/wide/model_npy.keras" not in out
+
+
+def test_doctests_of_the_branch_and_its_estimate():
+    import doctest
+    import sys
+
+    import config_checks
+    import scale
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import accuracy
+
+    for module in (birdnet, scale, config_checks, accuracy):
+        assert doctest.testmod(module).failed == 0, module.__name__
