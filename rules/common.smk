@@ -1206,15 +1206,19 @@ def learning_curve_inputs(wildcards):
 def model_training(wildcards=None):
     """The training settings a model depends on: all but ``learning_curve``, which only its own rule reads.
 
-    So a changed list of fractions reruns the learning curve, never the model. An experiment's model
+    So a changed list of fractions reruns the learning curve, never the model; ``head_units`` only
+    for the birdnet branch's head. An experiment's model
     (``wildcards.prefix``) has the training section with the experiment's changes.
     """
     experiment, _ = variant_of(wildcards) if wildcards is not None else (None, None)
     changes = EXPERIMENTS[experiment]["training"] if experiment is not None else {}
+    unused = {"learning_curve"}
+    if getattr(wildcards, "branch", None) != "birdnet":
+        unused.add("head_units")  # the birdnet head's: a CNN does not retrain when it changes
     return {
         key: value
         for key, value in {**config["training"], **changes}.items()
-        if key != "learning_curve"
+        if key not in unused
     }
 
 
