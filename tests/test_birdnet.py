@@ -265,3 +265,28 @@ def test_doctests_of_the_branch_and_its_estimate():
 
     for module in (birdnet, scale, config_checks, accuracy):
         assert doctest.testmod(module).failed == 0, module.__name__
+
+
+def test_a_multi_label_head_scores_each_class_on_its_own():
+    import train
+    from loaders import Dataset
+
+    rng = np.random.default_rng(1)
+    n, classes = 90, ["jay", "owl", "wren"]
+    targets = (rng.random((n, 3)) < 0.4).astype(np.float32)
+    features = (rng.normal(size=(n, 32)) + 3.0 * np.repeat(targets, [11, 11, 10], axis=1)).astype(np.float32)
+    split = np.array(["train"] * 60 + ["val"] * 15 + ["test"] * 15)
+    data = Dataset(features=features, labels=np.argmax(targets, axis=1), classes=classes, authors=np.array(["a"] * n),
+                   split=split, ids=np.array([f"c{i}" for i in range(n)]), targets=targets)
+    assert data.multi_label
+    training = {"seed": 1, "epochs": 15, "batch_size": 16, "min_steps": 0, "class_weight": "none", "head_units": 0,
+                "dropout": 0.0, "learning_rate": 0.01, "lr_schedule": "constant", "weight_decay": 0.0,
+                "early_stopping_patience": 0, "average_epochs": 0, "normalizer": "per_frequency"}
+    from settings import complete
+
+    model, history, _ = train.train(data, complete("training", training))
+    scores = model.predict(features[75:], verbose=0)
+    assert model.name == "embedding_head" and scores.shape == (15, 3)
+    assert not np.allclose(scores.sum(axis=1), 1.0)  # sigmoids, not a softmax
+    metrics = train.evaluate(model, data, 16)[0]
+    assert metrics["test"]["macro_map"] > 0.8
