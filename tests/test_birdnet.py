@@ -290,3 +290,29 @@ def test_a_multi_label_head_scores_each_class_on_its_own():
     assert not np.allclose(scores.sum(axis=1), 1.0)  # sigmoids, not a softmax
     metrics = train.evaluate(model, data, 16)[0]
     assert metrics["test"]["macro_map"] > 0.8
+
+
+@needs_model
+def test_predict_embeds_each_clip_as_training_did(tmp_path):
+    import predict
+    from model import build_head, setup_keras
+
+    keras = setup_keras(seed=0)
+    rng = np.random.default_rng(0)
+    stats = (rng.normal(size=birdnet.SIZE), rng.uniform(0.5, 2.0, size=birdnet.SIZE))
+    settings_ = {"head_units": 4, "dropout": 0.0, "learning_rate": 0.001, "lr_schedule": "constant",
+                 "weight_decay": 0.0, "epochs": 1}
+    head = build_head(birdnet.SIZE, 2, settings_, stats)
+    head.save(tmp_path / "model_birdnet.keras")
+    record = {"branch": "birdnet", "classes": ["jay", "owl"], "input_shape": [birdnet.SIZE], "spectrogram": {},
+              "config": {}}
+    (tmp_path / "model_birdnet.provenance.json").write_text(json.dumps(record))
+    paths = []
+    for i, (seconds, sr) in enumerate([(0.7, 16000), (4.5, 44100)]):  # centre-padded; two frames averaged
+        paths.append(tmp_path / f"clip{i}.wav")
+        sf.write(paths[-1], tone(seconds, sr, 700.0 + 900 * i, i), sr, subtype="FLOAT")
+    table = predict.predict_files(str(tmp_path / "model_birdnet.keras"), paths)
+    loaded = keras.models.load_model(tmp_path / "model_birdnet.keras")
+    expected = loaded.predict(np.stack([birdnet.embed_file(p) for p in paths]), verbose=0)
+    np.testing.assert_allclose(table[["p_jay", "p_owl"]].to_numpy(), expected, atol=2e-6)
+    assert list(table["predicted"]) == [["jay", "owl"][k] for k in expected.argmax(axis=1)]
