@@ -864,6 +864,12 @@ def report_progress(n_files):
         logger.info(line)
 
 
+def audio_seconds(paths):
+    """Audio path → its length in seconds from its header (None where unknown), for a job's time limits."""
+    prefix = f"{AUDIO_DIR}/"
+    return {path: DURATIONS.get(str(path)[len(prefix) :]) for path in paths}
+
+
 def compute_spectrograms(input, output, params, log):
     """The body of a spectrogram job (in a thread of the Snakemake process): hands its files to workers.run_job.
 
@@ -876,10 +882,7 @@ def compute_spectrograms(input, output, params, log):
 
     if not STARTED:
         STARTED.append(time.monotonic())
-    prefix = f"{AUDIO_DIR}/"
-    seconds = {
-        path: DURATIONS.get(str(path)[len(prefix) :]) for path in as_list(input.audio)
-    }
+    seconds = audio_seconds(as_list(input.audio))
     run_job(
         input.audio,
         {form: output[form] for form in FORMS},
@@ -968,10 +971,7 @@ def compute_embeddings(input, output, params, log):
     import birdnet
     from workers import as_list, run_job
 
-    prefix = f"{AUDIO_DIR}/"
-    seconds = {
-        path: DURATIONS.get(str(path)[len(prefix) :]) for path in as_list(input.audio)
-    }
+    seconds = audio_seconds(as_list(input.audio))
     run_job(
         input.audio,
         {"npy": output.embeddings},
