@@ -333,10 +333,7 @@ def build_cnn(input_shape, n_classes, settings, normalizer_stats=None, steps_per
     x = layers.Dropout(settings["dropout"])(x)
     x = layers.Dense(settings["dense_units"], activation="relu")(x)
     x = layers.Dropout(settings["dropout"])(x)
-    outputs = layers.Dense(n_classes, activation="sigmoid" if multi_label else "softmax", name="probabilities")(x)
-    model = keras.Model(inputs, outputs, name="spectrogram_cnn")
-    compile_model(model, settings, steps_per_epoch, multi_label)
-    return model
+    return classifier(inputs, x, n_classes, settings, steps_per_epoch, multi_label, "spectrogram_cnn")
 
 
 def build_head(n_features, n_classes, settings, stats, steps_per_epoch=10, multi_label=False):
@@ -373,15 +370,20 @@ def build_head(n_features, n_classes, settings, stats, steps_per_epoch=10, multi
     if settings["head_units"] > 0:
         x = layers.Dense(settings["head_units"], activation="relu")(x)
         x = layers.Dropout(settings["dropout"])(x)
-    outputs = layers.Dense(n_classes, activation="sigmoid" if multi_label else "softmax", name="probabilities")(x)
-    model = keras.Model(inputs, outputs, name="embedding_head")
-    compile_model(model, settings, steps_per_epoch, multi_label)
-    return model
+    return classifier(inputs, x, n_classes, settings, steps_per_epoch, multi_label, "embedding_head")
 
 
-def compile_model(model, settings, steps_per_epoch, multi_label):
-    """Compile with Adam (AdamW when ``weight_decay`` > 0) and the loss of single- or multi-label classes."""
+def classifier(inputs, x, n_classes, settings, steps_per_epoch, multi_label, name):
+    """The output layer on ``x`` (a softmax, or a sigmoid per class with ``multi_label``) and the compiled model.
+
+    Compiled with Adam (AdamW when ``weight_decay`` > 0) and categorical cross-entropy on one-hot
+    labels (binary cross-entropy on multi-hot ones), the accuracy as its metric.
+    """
     import keras
+    from keras import layers
+
+    outputs = layers.Dense(n_classes, activation="sigmoid" if multi_label else "softmax", name="probabilities")(x)
+    model = keras.Model(inputs, outputs, name=name)
 
     rate = learning_rate(settings, steps_per_epoch)
     optimizer = (
@@ -394,6 +396,7 @@ def compile_model(model, settings, steps_per_epoch, multi_label):
                       metrics=[keras.metrics.BinaryAccuracy(name="accuracy")])
     else:
         model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
 
 
 def make_batches(features, labels, indices, batch_size, shuffle_seed=None, n_classes=None, sample_weights=None,
