@@ -223,8 +223,8 @@ def goal_of(row):
     cnn, base = row["cnn"]["accuracy"], row["baseline"]["accuracy"]
     beats = cnn > base
     target = ACCURACY_GOALS.get(row["dataset"]) if row["branch"] == "npy" else None
-    if row["branch"] == "birdnet":  # issue 29: the head trains in seconds; no accuracy is promised
-        return "head trains in ≤ 60 s", row["seconds"] <= 60
+    if row["branch"] == "birdnet":  # issue 29: the head trains in seconds (its fit; the job also loads both
+        return "head fits in ≤ 60 s", row["training"]["seconds"] <= 60  # branches and fits the baseline)
     if target is None:
         return "CNN > baseline", beats
     return f"CNN ≥ {target:.2f}, CNN > baseline", beats and cnn >= target
