@@ -258,8 +258,8 @@ def report(rows, cores, load=None):
             f"| {cnn['accuracy']:.3f} | {cnn['macro_f1']:.3f} | {kept_epochs(t, averaged='')} / {t['epochs_run']} "
             f"| {row['seconds']:.0f} | {row['cpu_seconds']:.0f} | {goal} | {verdict(ok)} |"
         )
-    fsdd = [row for row in rows if row["dataset"] == "fsdd"]
-    if fsdd:
+    fsdd = [row for row in rows if row["dataset"] == "fsdd" and row["branch"] in BRANCHES]
+    if len(fsdd) == len(BRANCHES):  # the goal of issue 13: both CNNs of FSDD
         total = sum(row["seconds"] for row in fsdd)
         cpu = sum(row["cpu_seconds"] for row in fsdd)
         stage = fsdd[0].get("stage_seconds")
@@ -276,6 +276,9 @@ def report(rows, cores, load=None):
                       "draw, nested), val jackson and test theo whole (500 clips each); default training, test split. "
                       "Goal: the CNN at or above the baseline at every size, on both branches.", ""]
         lines += small_data_table(small)
+    if any(row["branch"] == "birdnet" for row in rows):
+        lines += ["", "In the birdnet rows the CNN columns give the head's scores (standardised BirdNET v2.4 "
+                      "embeddings, a linear layer), beside the spectrogram baseline of the same rows."]
     if load is not None:
         lines += ["", f"Load average of the machine at the end of the run: {load:.1f} on {os.cpu_count()} cores "
                       "(the run itself accounts for about 2; other work inflates the wall seconds, "
