@@ -1214,7 +1214,8 @@ def model_training(wildcards=None):
     changes = EXPERIMENTS[experiment]["training"] if experiment is not None else {}
     unused = {"learning_curve"}
     if getattr(wildcards, "branch", None) != "birdnet":
-        unused.add("head_units")  # the birdnet head's: a CNN does not retrain when it changes
+        # the birdnet head's: a CNN does not retrain when it changes
+        unused.add("head_units")
     return {
         key: value
         for key, value in {**config["training"], **changes}.items()
