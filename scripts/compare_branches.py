@@ -108,7 +108,8 @@ def comparison(metrics_by_branch, worst, compared=None):
     """The JSON record: metrics of each branch per split (CNN and baseline), and the quantisation error.
 
     ``worst`` is ``None`` when the PNGs are drawn at another size than the
-    arrays (nothing to compare cell for cell); ``compared`` counts the files compared.
+    arrays (nothing to compare cell for cell); ``compared`` counts the files compared, and is ``None``
+    when the npy and png branches are not both on (nothing to compare at all).
     """
     return {
         "max_abs_png_minus_npy": worst,
@@ -201,7 +202,7 @@ def markdown(record):
         lines.append(f"{branch}: {entry['verdict']}.")
         if entry.get("advice"):
             lines += [f"{branch}: what to try first:", ""] + [f"- {tip}" for tip in entry["advice"]] + [""]
-    if not {"npy", "png"} <= set(record["branches"]):
+    if record["files_compared"] is None:
         pass  # one spectrogram branch (beside birdnet): no two forms of one array to compare
     elif record["max_abs_png_minus_npy"] is None:
         lines.append(

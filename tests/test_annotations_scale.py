@@ -138,7 +138,9 @@ def test_the_size_estimate_against_a_hand_count():
     counts = scale.estimate({"a.wav": 5.3, "b.wav": 3.0, "c.wav": None}, {}, spec, windows, 1, image)
     # 5.3 s: windows 0-2 … 4-6 (five, the last padded); 3.0 s: 0-2, 1-3. A window: 32,000 samples,
     # 1 + 32000 // 256 = 126 frames × 24 mel bands, float32; its PNG at half size 12 × 63 pixels.
-    assert counts == {"files": 2, "examples": 7, "npy": 7 * 24 * 126 * 4, "png": int(7 * 12 * 63 * 0.8)}
+    # BirdNET: one 1,024-float32 embedding per window; a 2-s window fits one 3-s frame.
+    assert counts == {"files": 2, "examples": 7, "npy": 7 * 24 * 126 * 4, "png": int(7 * 12 * 63 * 0.8),
+                      "birdnet": 7 * 1024 * 4, "birdnet_frames": 7}
     clips = scale.estimate({"a.wav": 5.3}, {"a.wav": 48000}, {**spec, "sr": None}, None, 2)
     assert clips["examples"] == 1 and clips["npy"] == 24 * (1 + 48000 // 256) * 2 * 4
     line = scale.estimate_line({"files": 500, "examples": 1_800_000, "npy": 46e9, "png": 9.2e9}, ["npy"], windows, 501)
