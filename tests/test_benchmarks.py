@@ -10,11 +10,12 @@ import pytest
 from workflow import ENV, FSDD, ROOT
 
 TINY = ["--fsdd-files", "24", "--notebook-files", "2", "--dry-sizes", "40", "--dry-repeats", "2",
-        "--memory-sizes", "24,48", "--windows", "2x8,0.01", "--load-files", "40", "--cores", "2"]
+        "--memory-sizes", "24,48", "--windows", "2x8,0.01", "--load-files", "40", "--birdnet-files", "24",
+        "--cores", "2"]
 
 
 @pytest.mark.skipif(not FSDD.is_dir(), reason=f"{FSDD} not found: the benchmark reads FSDD from ../shared")
-def test_benchmark_prints_the_five_measurements_next_to_their_goals(tmp_path):
+def test_benchmark_prints_the_six_measurements_next_to_their_goals(tmp_path):
     out = tmp_path / "results.md"
     proc = subprocess.run([sys.executable, "benchmarks/run.py", *TINY, "--out", str(out)], cwd=ROOT, env=ENV,
                           capture_output=True, text=True, timeout=600)
@@ -22,8 +23,8 @@ def test_benchmark_prints_the_five_measurements_next_to_their_goals(tmp_path):
     table = out.read_text()
     assert table.strip() == proc.stdout.strip()
     assert f"machine with {os.cpu_count()} cores (2 used)" in table
-    rows = re.findall(r"^\| ([1-5]) \| (.+?) \| (.+?) \| (.+?) \| (yes|\*\*no\*\*) \|$", table, re.M)
-    assert sorted({number for number, *_ in rows}) == ["1", "2", "3", "4", "5"]
+    rows = re.findall(r"^\| ([1-6]) \| (.+?) \| (.+?) \| (.+?) \| (yes|\*\*no\*\*) \|$", table, re.M)
+    assert sorted({number for number, *_ in rows}) == ["1", "2", "3", "4", "5", "6"]
     goals = {goal for *_, goal, _ in rows}
     assert {"≤ 10%", "≤ 3%", "≤ bare + 1.0 s", "≤ 2×", "≥ 35×", "≤ 1.2× bare", "≤ 1.5×", "< 1024 MB", "≥ 20×"} <= goals
     # the dry run at each size is measured --dry-repeats times, every pair printed
@@ -46,6 +47,9 @@ def test_benchmark_prints_the_five_measurements_next_to_their_goals(tmp_path):
                       r"DAG .*?, jobs [0-9.]+ s \(spectrogram_b\w+ [0-9.]+ s, .*catalog [0-9.]+ s.*\), end [0-9.]+ s",
                       table, re.M)
     assert len(went) == 3  # the two reruns at 24 files and the one at 48
+    # BirdNET's stage through the workflow against the same interpreter in one process, on the same 24 files
+    assert re.search(r"^\| 6 \| birdnet embedding stage, 24 FSDD files: workflow ÷ in-process loop \| [0-9.]+× "
+                     r"\([0-9.]+ s ÷ [0-9.]+ s\) \| ≤ 1\.5× \|", table, re.M)
     # every run has its peak RSS
     runs = re.findall(r"^\| (workflow|bare|in-process|seed-002)[^|]*\|[^|]*\|[^|]*\|[^|]*\| ([0-9]+) \|$", table, re.M)
     assert len(runs) >= 10 and all(int(mb) > 0 for _, mb in runs)

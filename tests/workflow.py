@@ -58,7 +58,15 @@ def start(workdir, *args):
 
 def run(workdir, *args, check=True, timeout=900):
     """Run snakemake in ``workdir``; return the completed process (stdout and stderr merged)."""
-    child = start(workdir, *args)
+    return finish(start(workdir, *args), check=check, timeout=timeout)
+
+
+def finish(child, check=True, timeout=900):
+    """Wait for a run begun by :func:`start`; return it completed (see :func:`run`).
+
+    Two runs in two workflow copies can go side by side: ``start`` both, then ``finish`` both.
+    """
+    args = child.args[len(SNAKEMAKE):]
     try:
         out, _ = child.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
