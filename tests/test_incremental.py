@@ -527,16 +527,15 @@ def demo_corpus(tmp_path_factory):
     return corpus
 
 
-def demo_run(work, corpus, dry=False):
+def demo_start(work, corpus, dry=False):
+    """Start the demo run of ``work`` on ``corpus`` (a dry run with ``dry``); :func:`workflow.finish` ends it."""
     (Path(work) / "c.yaml").write_text(f"audio_dir: {corpus}\nfiles_per_job: {DEMO_FILES_PER_JOB}\n")
     args = ["-n"] if dry else []
-    return jobs_in(run(work, *args, *DEMO_TARGETS, "--cores", "2", "--configfile", "c.yaml").stdout)
+    return start(work, *args, *DEMO_TARGETS, "--cores", "2", "--configfile", "c.yaml")
 
 
-def clean_outputs(base, corpus):
-    clean = copy_workflow(Path(base) / "clean")
-    demo_run(clean, corpus)
-    return outputs(clean)
+def demo_run(work, corpus, dry=False):
+    return jobs_in(finish(demo_start(work, corpus, dry)).stdout)
 
 
 @pytest.mark.parametrize(
@@ -565,13 +564,16 @@ def test_demo_file_added_or_renamed_reruns_its_batches_and_equals_a_clean_run(de
         before = spectrogram_plan(corpus, discover_audio(corpus), files_per_job)
         os.rename(corpus / old, corpus / new)
     after = spectrogram_plan(corpus, discover_audio(corpus), files_per_job)
+    clean = copy_workflow(tmp_path / "clean")
+    beside = demo_start(clean, corpus)  # the clean run goes beside the incremental one's steps
     rules, ids = demo_run(work, corpus, dry=True)
     assert ids == expected_batches(before, after), "exactly the batches whose files changed"
     assert (new or old)[:-4] in ids and len(ids) < 0.25 * len(discover_audio(corpus))
     assert {"catalog", "manifest_npy"} <= set(rules) and "train" not in rules
     demo_run(work, corpus)
     assert demo_run(work, corpus, dry=True) == (jobs_in("")[0], set()), "a second run has nothing to do"
-    problem = differences(outputs(work), clean_outputs(tmp_path, corpus))
+    finish(beside)
+    problem = differences(outputs(work), outputs(clean))
     assert not problem, problem
 
 
@@ -596,9 +598,12 @@ def test_models_after_changes_equal_a_clean_run(tmp_path):
     corpus.config["training"] = dict(TRAINING)
     work = copy_workflow(tmp_path / "wf")
 
-    def train_run(folder):
+    def train_start(folder):
         (Path(folder) / "test.yaml").write_text(yaml.safe_dump(corpus.write_sources()))
-        return jobs_in(run(folder, "results/model_npy.keras", "--cores", "2", "--configfile", "test.yaml").stdout)
+        return start(folder, "results/model_npy.keras", "--cores", "2", "--configfile", "test.yaml")
+
+    def train_run(folder):
+        return jobs_in(finish(train_start(folder)).stdout)
 
     train_run(work)
     corpus.add(corpus.new_name("hum", "eve"), corpus.next_seed())
@@ -608,10 +613,11 @@ def test_models_after_changes_equal_a_clean_run(tmp_path):
     corpus.move(extra, "bark/" + extra.split("/")[1])
     corpus.files["hum/ann_0.wav"] = corpus.next_seed()
     corpus.write_audio("hum/ann_0.wav", corpus.files["hum/ann_0.wav"])
-    rules, _ = train_run(work)
-    assert rules["train"] == 1
     clean = copy_workflow(tmp_path / "clean")
-    train_run(clean)
+    beside = train_start(clean)  # beside the retraining: two copies share nothing (and training is deterministic)
+    rules, _ = train_run(work)
+    finish(beside)
+    assert rules["train"] == 1
     ours, theirs = model_weights(work, "npy"), model_weights(clean, "npy")
     assert len(ours) == len(theirs) and all(np.array_equal(a, b) for a, b in zip(ours, theirs))
     problem = differences(outputs(work, ALWAYS + ("final_specs.csv",)), outputs(clean, ALWAYS + ("final_specs.csv",)))
@@ -627,7 +633,11 @@ def test_a_spectrogram_deleted_by_hand_is_made_again_by_its_batch(tmp_path):
     work = copy_workflow(tmp_path / "wf")
     (work / "test.yaml").write_text(yaml.safe_dump(corpus.write_sources()))
     args = [*corpus.targets(), "--cores", "2", "--configfile", "test.yaml"]
+    clean = copy_workflow(tmp_path / "clean")
+    (clean / "test.yaml").write_text(yaml.safe_dump(corpus.write_sources()))
+    beside = start(clean, *args)  # the clean run, beside the first
     run(work, *args)
+    finish(beside)
     clip = os.path.splitext(corpus.usable()[3])[0]
     (work / "results" / "specs" / f"{clip}.npy").unlink()
     batch = next(ids for _, ids in corpus.plan().values() if clip in ids)
@@ -635,8 +645,5 @@ def test_a_spectrogram_deleted_by_hand_is_made_again_by_its_batch(tmp_path):
     assert "running its job again" in proc.stdout
     assert jobs_in(proc.stdout)[1] == batch
     assert jobs_in(run(work, *args).stdout)[1] == batch
-    clean = copy_workflow(tmp_path / "clean")
-    (clean / "test.yaml").write_text(yaml.safe_dump(corpus.write_sources()))
-    run(clean, *args)
     problem = differences(outputs(work), outputs(clean))
     assert not problem, problem

@@ -49,12 +49,22 @@ SLURM_ARGS = [
 FILES_PER_JOB = 160
 
 
-def snakemake(workdir, *args, timeout=900):
+def snakemake_start(workdir, *args, timeout=900):
+    """Start snakemake in ``workdir`` (killed after ``timeout`` s); :func:`snakemake_end` waits for it."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     cmd = ["timeout", "-k", "10", str(timeout), sys.executable, "-m", "snakemake", *args]
-    proc = subprocess.run(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.returncode == 0, f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-5000:]}"
-    return proc.stdout
+    return subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def snakemake_end(child):
+    """Wait for a run begun by :func:`snakemake_start`; its output, or a failed assertion with its end."""
+    out, _ = child.communicate()
+    assert child.returncode == 0, f"{' '.join(child.args[6:])} failed ({child.returncode}):\n{out[-5000:]}"
+    return out
+
+
+def snakemake(workdir, *args, timeout=900):
+    return snakemake_end(snakemake_start(workdir, *args, timeout=timeout))
 
 
 @pytest.fixture(scope="module")
@@ -77,17 +87,21 @@ def train_threads():
 @pytest.fixture(scope="module")
 def runs(cluster, demo_trained, tmp_path_factory):
     remote = copy_workflow(tmp_path_factory.mktemp("slurm-run") / "wf")
-    # A few hundred files per batch, as docs/slurm.md advises for a cluster: the demo's 320 files in 2 batches
-    # (the local run used the default 32 per batch; batching changes no output)
-    log = snakemake(remote, "results/model_npy.keras", *SLURM_ARGS, "--config", f"files_per_job={FILES_PER_JOB}")
-    job_ids = sorted(set(re.findall(r"submitted with SLURM jobid (\d+)", log)), key=int)
     # The local reference: the demo run to every default target, its NPY model retrained locally with the Slurm
     # run's threads. The thread count is part of a model (docs/training.md, "Which runs give the same weights"):
-    # on some CPUs the demo's one thread and the Slurm run's two give other weights.
+    # on some CPUs the demo's one thread and the Slurm run's two give other weights. It runs beside the Slurm
+    # run, which mostly waits on Slurm (deterministic ops: sharing the CPUs changes the timing, not the weights).
     local = tmp_path_factory.mktemp("local-run") / "wf"
     shutil.copytree(demo_trained, local, symlinks=True)
-    snakemake(local, "results/model_npy.keras", "--cores", "2", "--set-threads", f"train={train_threads()}",
-              "--forcerun", "train")
+    beside = snakemake_start(local, "results/model_npy.keras", "--cores", "2", "--set-threads",
+                             f"train={train_threads()}", "--forcerun", "train")
+    try:
+        # A few hundred files per batch, as docs/slurm.md advises for a cluster: the demo's 320 files in 2 batches
+        # (the local run used the default 32 per batch; batching changes no output)
+        log = snakemake(remote, "results/model_npy.keras", *SLURM_ARGS, "--config", f"files_per_job={FILES_PER_JOB}")
+    finally:
+        snakemake_end(beside)
+    job_ids = sorted(set(re.findall(r"submitted with SLURM jobid (\d+)", log)), key=int)
     return local, remote, job_ids, log
 
 
