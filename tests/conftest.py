@@ -1,6 +1,8 @@
-"""Shared test set-up: the scripts/ folder is importable, and one trained demo run for all who need it."""
+"""Shared test set-up: the scripts/ folder is importable, and the shared trained runs, started in the background."""
 
 import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -12,32 +14,49 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-@pytest.fixture(scope="session")
-def demo_trained(tmp_path_factory):
-    """A copy of the workflow run on the demo data to every default target (both models).
-
-    Shared by the training tests and the Slurm test's local reference run: it takes a minute or two.
-    """
-    from workflow import copy_workflow, run
-
-    work = copy_workflow(tmp_path_factory.mktemp("demo") / "wf")
-    run(work, "--cores", "2", timeout=1800)
-    return work
+#: The shared runs started in the background when the tests were collected: fixture name → (result, process, log).
+BACKGROUND = {}
 
 
-@pytest.fixture(scope="session")
-def scaled(tmp_path_factory):
-    """A windowed workflow trained on soundscapes, run locally to results/predictions/fresh.csv: four SM4-named
-    recordings (tests/test_predict_scale.py's FRESH) in three predict batches (predict_seconds_per_job: 10).
+def _start(work, log, *args):
+    """Snakemake in ``work``, in the background, its output in the file ``log``; see :func:`_wait`."""
+    from workflow import ENV, SNAKEMAKE
 
-    Returns ``(workdir, fresh folder, Snakemake's output)``. Shared by tests/test_predict_scale.py and the Slurm
-    test, whose kill-and-resume run through Slurm compares its outputs with this run's: trained once per session.
-    """
+    with open(log, "w") as out:
+        return subprocess.Popen(SNAKEMAKE + list(args), cwd=work, env=ENV, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def _wait(name, factory, timeout):
+    """The result of the shared run ``name``: the one started at collection, or one started now."""
+    result, proc, log = BACKGROUND.pop(name, None) or STARTS[name](factory)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole group: no job outlives the test
+        proc.wait()
+        raise
+    if proc.returncode != 0:
+        raise AssertionError(f"the shared run {name} failed ({proc.returncode}):\n{log.read_text()[-4000:]}")
+    return result
+
+
+def _start_demo(factory):
+    """The demo run to every default target (both models)."""
+    from workflow import copy_workflow
+
+    base = factory.mktemp("demo")
+    work = copy_workflow(base / "wf")
+    return work, _start(work, base / "snakemake.log", "--cores", "2"), base / "snakemake.log"
+
+
+def _start_scaled(factory):
+    """A windowed workflow trained on soundscapes, to results/predictions/fresh.csv (see :func:`scaled`)."""
     from test_predict_scale import FRESH, SCALE, SM4
     from test_windows_workflow import CONFIG, recording, soundscapes
-    from workflow import copy_workflow, run
+    from workflow import copy_workflow
 
-    base = tmp_path_factory.mktemp("scale")
+    base = factory.mktemp("scale")
     work = copy_workflow(base / "wf")
     audio = soundscapes(base / "audio")
     fresh = base / "fresh"
@@ -46,5 +65,52 @@ def scaled(tmp_path_factory):
         recording(fresh, stem, seconds, [(0.6, 1.2, "owl"), (2.1, 2.8, "jay")], seed=50 + i)
     config = CONFIG.replace("files_per_job: 1\n", "files_per_job: 8\n")  # fewer, bigger spectrogram jobs
     (work / "test.yaml").write_text(config.format(audio_dir=audio, fresh=fresh) + SCALE.format(pattern=SM4))
-    out = run(work, "results/predictions/fresh.csv", "--cores", "2", "--configfile", "test.yaml", timeout=1200).stdout
-    return work, fresh, out
+    log = base / "snakemake.log"
+    proc = _start(work, log, "results/predictions/fresh.csv", "--cores", "2", "--configfile", "test.yaml")
+    return (work, fresh, log), proc, log
+
+
+STARTS = {"demo_trained": _start_demo, "scaled": _start_scaled}
+
+
+def pytest_collection_finish(session):
+    """Start the shared runs the collected tests need, in the background: each takes a minute or two, and the
+    many light tests before their first user leave a core idle. Their fixtures wait for them."""
+    if session.config.option.collectonly:
+        return
+    wanted = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    for name in STARTS:
+        if name in wanted and name not in BACKGROUND:
+            BACKGROUND[name] = STARTS[name](session.config._tmp_path_factory)
+
+
+def pytest_sessionfinish(session):
+    """A background run no test waited for (a session cut short) is stopped with its jobs."""
+    for _, proc, _ in BACKGROUND.values():
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    BACKGROUND.clear()
+
+
+@pytest.fixture(scope="session")
+def demo_trained(tmp_path_factory):
+    """A copy of the workflow run on the demo data to every default target (both models).
+
+    Shared by the training tests and the Slurm test's local reference run: it takes a minute or two, started
+    in the background when the tests were collected.
+    """
+    return _wait("demo_trained", tmp_path_factory, timeout=1800)
+
+
+@pytest.fixture(scope="session")
+def scaled(tmp_path_factory):
+    """A windowed workflow trained on soundscapes, run locally to results/predictions/fresh.csv: four SM4-named
+    recordings (tests/test_predict_scale.py's FRESH) in three predict batches (predict_seconds_per_job: 10).
+
+    Returns ``(workdir, fresh folder, Snakemake's output)``. Shared by tests/test_predict_scale.py and the Slurm
+    test, whose kill-and-resume run through Slurm compares its outputs with this run's: trained once per session,
+    started in the background when the tests were collected.
+    """
+    work, fresh, log = _wait("scaled", tmp_path_factory, timeout=1200)
+    return work, fresh, log.read_text()
