@@ -1,4 +1,4 @@
-"""The speed benchmark: the five measurements of the speed issue (issue 15), side by side in one run.
+"""The speed benchmark: the measurements of the speed issue (15) and of the birdnet stage, side by side.
 
 1. Incremental: one file's content changes after the cold stage, then one
    file is added (a copy of an FSDD recording under a new name); each rerun's
@@ -345,7 +345,7 @@ def helper(kind, spec, tmp):
     return timed_run([sys.executable, __file__, f"--{kind}", str(path)], cwd=ROOT)
 
 
-# --- the five measurements -------------------------------------------------------------------------
+# --- the six measurements -------------------------------------------------------------------------
 
 
 def in_process_loop(tmp, files, cores):
