@@ -202,7 +202,7 @@ def markdown(record):
         lines.append(f"{branch}: {entry['verdict']}.")
         if entry.get("advice"):
             lines += [f"{branch}: what to try first:", ""] + [f"- {tip}" for tip in entry["advice"]] + [""]
-    if record["files_compared"] is None:
+    if record.get("files_compared", 0) is None:
         pass  # one spectrogram branch (beside birdnet): no two forms of one array to compare
     elif record["max_abs_png_minus_npy"] is None:
         lines.append(
