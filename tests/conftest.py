@@ -2,7 +2,6 @@
 
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,47 +13,33 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-#: The shared runs started in the background when the tests were collected: fixture name → (result, process, log).
+#: The shared runs started in the background when the tests were collected: fixture name → (what it makes, process).
 BACKGROUND = {}
 
 
-def _start(work, log, *args):
-    """Snakemake in ``work``, in the background, its output in the file ``log``; see :func:`_wait`."""
-    from workflow import ENV, SNAKEMAKE
-
-    with open(log, "w") as out:
-        return subprocess.Popen(SNAKEMAKE + list(args), cwd=work, env=ENV, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-
-
 def _wait(name, factory, timeout):
-    """The result of the shared run ``name``: the one started at collection, or one started now."""
-    result, proc, log = BACKGROUND.pop(name, None) or STARTS[name](factory)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # the whole group: no job outlives the test
-        proc.wait()
-        raise
-    if proc.returncode != 0:
-        raise AssertionError(f"the shared run {name} failed ({proc.returncode}):\n{log.read_text()[-4000:]}")
-    return result
+    """The shared run ``name`` (the one started at collection, or one started now), completed: (what it makes,
+    process)."""
+    from workflow import finish
+
+    made, child = BACKGROUND.pop(name, None) or STARTS[name](factory)
+    return made, finish(child, timeout=timeout)
 
 
 def _start_demo(factory):
     """The demo run to every default target (both models)."""
-    from workflow import copy_workflow
+    from workflow import copy_workflow, start
 
     base = factory.mktemp("demo")
     work = copy_workflow(base / "wf")
-    return work, _start(work, base / "snakemake.log", "--cores", "2"), base / "snakemake.log"
+    return work, start(work, "--cores", "2", log=base / "snakemake.log")
 
 
 def _start_scaled(factory):
     """A windowed workflow trained on soundscapes, to results/predictions/fresh.csv (see :func:`scaled`)."""
     from test_predict_scale import FRESH, SCALE, SM4
     from test_windows_workflow import CONFIG, recording, soundscapes
-    from workflow import copy_workflow
+    from workflow import copy_workflow, start
 
     base = factory.mktemp("scale")
     work = copy_workflow(base / "wf")
@@ -65,9 +50,9 @@ def _start_scaled(factory):
         recording(fresh, stem, seconds, [(0.6, 1.2, "owl"), (2.1, 2.8, "jay")], seed=50 + i)
     config = CONFIG.replace("files_per_job: 1\n", "files_per_job: 8\n")  # fewer, bigger spectrogram jobs
     (work / "test.yaml").write_text(config.format(audio_dir=audio, fresh=fresh) + SCALE.format(pattern=SM4))
-    log = base / "snakemake.log"
-    proc = _start(work, log, "results/predictions/fresh.csv", "--cores", "2", "--configfile", "test.yaml")
-    return (work, fresh, log), proc, log
+    child = start(work, "results/predictions/fresh.csv", "--cores", "2", "--configfile", "test.yaml",
+                  log=base / "snakemake.log")
+    return (work, fresh), child
 
 
 STARTS = {"demo_trained": _start_demo, "scaled": _start_scaled}
@@ -86,7 +71,7 @@ def pytest_collection_finish(session):
 
 def pytest_sessionfinish(session):
     """A background run no test waited for (a session cut short) is stopped with its jobs."""
-    for _, proc, _ in BACKGROUND.values():
+    for _, proc in BACKGROUND.values():
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
@@ -100,7 +85,7 @@ def demo_trained(tmp_path_factory):
     Shared by the training tests and the Slurm test's local reference run: it takes a minute or two, started
     in the background when the tests were collected.
     """
-    return _wait("demo_trained", tmp_path_factory, timeout=1800)
+    return _wait("demo_trained", tmp_path_factory, timeout=1800)[0]
 
 
 @pytest.fixture(scope="session")
@@ -112,5 +97,5 @@ def scaled(tmp_path_factory):
     test, whose kill-and-resume run through Slurm compares its outputs with this run's: trained once per session,
     started in the background when the tests were collected.
     """
-    work, fresh, log = _wait("scaled", tmp_path_factory, timeout=1200)
-    return work, fresh, log.read_text()
+    (work, fresh), proc = _wait("scaled", tmp_path_factory, timeout=1200)
+    return work, fresh, proc.stdout

@@ -1,5 +1,6 @@
 """Helpers to run the workflow in a throw-away copy of the repository and read its dry runs."""
 
+import contextlib
 import os
 import re
 import shutil
@@ -43,17 +44,24 @@ ENV.setdefault("SLURM_CONF", os.devnull)
 ENV[FULL_JOB_INFO] = "1"
 
 
-def start(workdir, *args):
-    """Start snakemake in ``workdir`` in its own process group (so a kill takes its children too)."""
-    return subprocess.Popen(
-        SNAKEMAKE + list(args),
-        cwd=workdir,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+def start(workdir, *args, log=None):
+    """Start snakemake in ``workdir`` in its own process group (so a kill takes its children too).
+
+    Its output goes to a pipe, or with ``log`` to that file (a run left in the background for minutes, whose
+    output nobody reads meanwhile, would fill a pipe and stall); :func:`finish` returns it either way.
+    """
+    with open(log, "w") if log else contextlib.nullcontext(subprocess.PIPE) as out:
+        child = subprocess.Popen(
+            SNAKEMAKE + list(args),
+            cwd=workdir,
+            env=ENV,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+    child.log = log
+    return child
 
 
 def run(workdir, *args, check=True, timeout=900):
@@ -73,6 +81,8 @@ def finish(child, check=True, timeout=900):
         os.killpg(child.pid, signal.SIGKILL)  # the whole group: no job outlives the test
         child.communicate()
         raise
+    if child.log:
+        out = Path(child.log).read_text()
     proc = subprocess.CompletedProcess(child.args, child.returncode, out)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}")
